@@ -1,0 +1,375 @@
+using System.Diagnostics.Metrics;
+using System.Numerics;
+using KeyedLock.Internal;
+
+namespace KeyedLock;
+
+/// <summary>
+/// The in-process <see cref="IKeyedLockProvider"/>: a registry of keyed async locks. One instance is one namespace
+/// of keys (there is no static global).
+/// </summary>
+/// <remarks>
+/// <list type="bullet">
+/// <item>Per key, waiters are granted strictly in arrival order; nobody barges past queued waiters.</item>
+/// <item>Up to <see cref="KeyedLockOptions.MaxConcurrencyPerKey"/> holders per key.</item>
+/// <item>Leak-free: a key's state exists only while it has a holder or a waiter (<see cref="Count"/>).</item>
+/// <item>Timeouts and cancellation remove the waiter at once.</item>
+/// <item>The uncontended acquire and release allocate nothing (with <see cref="KeyedLockOptions.DetectReentrancy"/> off).</item>
+/// </list>
+/// </remarks>
+public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
+{
+    private readonly LockStripe[] _stripes;
+    private readonly int _stripeMask;
+    private readonly int _maxQueue;
+    private readonly bool _detectReentrancy;
+    private readonly TimeProvider _time;
+    private readonly RegistryMetrics _metrics;
+    private readonly LockWaiter?[] _waiterPool;
+    private long _lastGrantId;
+
+    /// <summary>Creates a registry with default options.</summary>
+    public KeyedLockRegistry()
+        : this(null)
+    {
+    }
+
+    /// <summary>Creates a registry.</summary>
+    /// <param name="options">The options (validated and copied); defaults when null.</param>
+    /// <param name="timeProvider">The clock for timeouts and metrics; <see cref="TimeProvider.System"/> when null.</param>
+    /// <param name="meterFactory">Creates the <c>KeyedLock</c> meter; a private meter when null.</param>
+    public KeyedLockRegistry(KeyedLockOptions? options, TimeProvider? timeProvider = null, IMeterFactory? meterFactory = null)
+    {
+        options = (options ?? new KeyedLockOptions()).Clone();
+        options.Validate();
+        MaxConcurrencyPerKey = options.MaxConcurrencyPerKey;
+        _maxQueue = options.MaxQueueLengthPerKey;
+        _detectReentrancy = options.DetectReentrancy;
+        _time = timeProvider ?? TimeProvider.System;
+
+        var stripeCount = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Clamp(Environment.ProcessorCount * 8, 16, 1024));
+        _stripes = new LockStripe[stripeCount];
+        for (var i = 0; i < _stripes.Length; i++)
+        {
+            _stripes[i] = new LockStripe(this);
+        }
+
+        _stripeMask = stripeCount - 1;
+        _waiterPool = new LockWaiter?[Math.Max(8, Environment.ProcessorCount * 4)];
+        _metrics = new RegistryMetrics(meterFactory, () => Count);
+    }
+
+    /// <summary>The number of keys that have a holder or a waiter right now. Returns to 0 when all leases are released.</summary>
+    public int Count
+    {
+        get
+        {
+            var count = 0;
+            foreach (var stripe in _stripes)
+            {
+                count += stripe.Count;
+            }
+
+            return count;
+        }
+    }
+
+    /// <summary>How many holders one key may have at once.</summary>
+    public int MaxConcurrencyPerKey { get; }
+
+    /// <summary>How many waiters may queue on one key.</summary>
+    public int MaxQueueLengthPerKey => _maxQueue;
+
+    /// <inheritdoc />
+    public ValueTask<KeyedLockLease> AcquireAsync(string key, CancellationToken cancellationToken = default)
+        => AcquireAsync(key, Timeout.InfiniteTimeSpan, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<KeyedLockLease> AcquireAsync(string key, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        Arguments.ValidateKey(key);
+        Arguments.ValidateTimeout(timeout);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            _metrics.Acquisition(RegistryMetrics.Canceled);
+            return ValueTask.FromCanceled<KeyedLockLease>(cancellationToken);
+        }
+
+        var status = TryEnter(key, timeout, cancellationToken, out var lease, out var waiter);
+        switch (status)
+        {
+            case EnterStatus.Acquired:
+                TrackHeld(lease);
+                return new ValueTask<KeyedLockLease>(lease);
+            case EnterStatus.Queued:
+                return new ValueTask<KeyedLockLease>(waiter!, waiter!.Version);
+            case EnterStatus.QueueFull:
+                return ValueTask.FromException<KeyedLockLease>(new KeyedLockQueueFullException(key, _maxQueue));
+            default:
+                return ValueTask.FromException<KeyedLockLease>(new KeyedLockTimeoutException(key, timeout));
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<KeyedLockAttempt> TryAcquireAsync(string key, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        Arguments.ValidateKey(key);
+        Arguments.ValidateTimeout(timeout);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            _metrics.Acquisition(RegistryMetrics.Canceled);
+            return ValueTask.FromCanceled<KeyedLockAttempt>(cancellationToken);
+        }
+
+        var status = TryEnter(key, timeout, cancellationToken, out var lease, out var waiter);
+        switch (status)
+        {
+            case EnterStatus.Acquired:
+                TrackHeld(lease);
+                return new ValueTask<KeyedLockAttempt>(KeyedLockAttempt.Success(lease));
+            case EnterStatus.Queued:
+                return new ValueTask<KeyedLockAttempt>(waiter!, waiter!.Version);
+            case EnterStatus.QueueFull:
+                return new ValueTask<KeyedLockAttempt>(KeyedLockAttempt.Failure(KeyedLockFailureReason.QueueFull));
+            default:
+                return new ValueTask<KeyedLockAttempt>(KeyedLockAttempt.Failure(KeyedLockFailureReason.TimedOut));
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<KeyedLockLease> AcquireAsync(IReadOnlyCollection<string> keys, TimeSpan timeout, CancellationToken cancellationToken = default)
+        => KeyedLockMultiKey.AcquireAllAsync(this, keys, timeout, _time, cancellationToken);
+
+    /// <summary>Disposes the registry's private meter, if it created one. Held leases stay valid.</summary>
+    public void Dispose() => _metrics.Dispose();
+
+    private enum EnterStatus
+    {
+        Acquired,
+        Queued,
+        TimedOut,
+        QueueFull,
+    }
+
+    private EnterStatus TryEnter(string key, TimeSpan timeout, CancellationToken cancellationToken, out KeyedLockLease lease, out LockWaiter? waiter)
+    {
+        if (_detectReentrancy && HeldLeases.IsHeldByCurrentFlow(this, key))
+        {
+            throw new KeyedLockRecursionException(key);
+        }
+
+        var stripe = _stripes[key.GetHashCode() & _stripeMask];
+        EnterStatus status;
+        lock (stripe.Gate)
+        {
+            var entry = stripe.GetOrAddLocked(key);
+            if (entry.Queued == 0 && entry.Holders < MaxConcurrencyPerKey)
+            {
+                var id = NextGrantId();
+                entry.AddHolderLocked(id, _metrics.HoldDurationEnabled ? _time.GetTimestamp() : 0);
+                lease = new KeyedLockLease(entry, key, id);
+                waiter = null;
+                status = EnterStatus.Acquired;
+            }
+            else if (entry.Queued >= _maxQueue)
+            {
+                lease = default;
+                waiter = null;
+                status = EnterStatus.QueueFull;
+            }
+            else if (timeout == TimeSpan.Zero)
+            {
+                lease = default;
+                waiter = null;
+                status = EnterStatus.TimedOut;
+            }
+            else
+            {
+                waiter = RentWaiter(pooled: timeout == Timeout.InfiniteTimeSpan && !cancellationToken.CanBeCanceled);
+                waiter.Entry = entry;
+                waiter.Key = key;
+                waiter.Timeout = timeout;
+                waiter.CancellationToken = cancellationToken;
+                waiter.WaitStarted = _metrics.WaitDurationEnabled ? _time.GetTimestamp() : 0;
+                entry.EnqueueLocked(waiter);
+                lease = default;
+                status = EnterStatus.Queued;
+            }
+        }
+
+        switch (status)
+        {
+            case EnterStatus.Acquired:
+                _metrics.LeaseGranted();
+                _metrics.Acquisition(RegistryMetrics.Acquired);
+                break;
+            case EnterStatus.Queued:
+                _metrics.WaiterQueued(1);
+                if (!waiter!.Pooled)
+                {
+                    waiter.ArmRegistrations(_time);
+                }
+
+                break;
+            case EnterStatus.QueueFull:
+                _metrics.Acquisition(RegistryMetrics.QueueFull);
+                break;
+            default:
+                _metrics.Acquisition(RegistryMetrics.TimedOut);
+                break;
+        }
+
+        return status;
+    }
+
+    /// <summary>Releases the grant <paramref name="id"/> of <paramref name="entry"/> and hands the key to the next waiter.</summary>
+    internal void Release(LockEntry entry, long id)
+    {
+        var stripe = entry.Stripe;
+        LockWaiter? next = null;
+        long heldSince;
+        lock (stripe.Gate)
+        {
+            if (!entry.TryRemoveHolderLocked(id, out heldSince))
+            {
+                return; // released before (a copy of the lease), or never granted: a no-op
+            }
+
+            if (entry.Head is { } head)
+            {
+                // Direct hand-off to the oldest waiter: the key never becomes free, so nobody can barge in.
+                entry.RemoveWaiterLocked(head);
+                var grant = NextGrantId();
+                entry.AddHolderLocked(grant, _metrics.HoldDurationEnabled ? _time.GetTimestamp() : 0);
+                head.Outcome = WaiterOutcome.Granted;
+                head.Lease = new KeyedLockLease(entry, entry.Key, grant);
+                next = head;
+            }
+            else if (entry.IsEmpty)
+            {
+                stripe.RemoveLocked(entry);
+            }
+        }
+
+        _metrics.LeaseReleased(heldSince, _time);
+        if (_detectReentrancy)
+        {
+            HeldLeases.Remove(entry, id);
+        }
+
+        if (next is not null)
+        {
+            _metrics.WaiterQueued(-1);
+            _metrics.LeaseGranted();
+            _metrics.Acquisition(RegistryMetrics.Acquired);
+            _metrics.WaitEnded(RegistryMetrics.Acquired, next.WaitStarted, _time);
+            next.Complete(null);
+        }
+    }
+
+    /// <summary>Timeout or cancellation of a queued waiter: removes it at once unless it was granted first.</summary>
+    internal void CompleteWaiterEarly(LockWaiter waiter, WaiterOutcome outcome)
+    {
+        lock (waiter.Entry!.Stripe.Gate)
+        {
+            // Read the entry under the gate: a waiter is only ever queued on one entry, and Entry is cleared only
+            // after the waiter completed, which requires winning here first.
+            if (waiter.Outcome != WaiterOutcome.Pending)
+            {
+                return; // granted (or aborted) first: the grant stands and the caller must release it
+            }
+
+            var entry = waiter.Entry;
+            entry.RemoveWaiterLocked(waiter);
+            waiter.Outcome = outcome;
+            if (entry.IsEmpty)
+            {
+                entry.Stripe.RemoveLocked(entry);
+            }
+        }
+
+        var result = outcome == WaiterOutcome.TimedOut ? RegistryMetrics.TimedOut : RegistryMetrics.Canceled;
+        _metrics.WaiterQueued(-1);
+        _metrics.Acquisition(result);
+        _metrics.WaitEnded(result, waiter.WaitStarted, _time);
+        waiter.Complete(outcome == WaiterOutcome.Canceled ? new OperationCanceledException(waiter.CancellationToken) : null);
+    }
+
+    /// <summary>Rejects every waiter queued on the entry right now; only a current holder may do it.</summary>
+    internal int AbortWaiters(LockEntry entry, long id, Exception reason)
+    {
+        List<LockWaiter>? aborted = null;
+        string key;
+        lock (entry.Stripe.Gate)
+        {
+            if (!entry.HoldsUnsafe(id))
+            {
+                return 0;
+            }
+
+            key = entry.Key;
+            while (entry.Head is { } head)
+            {
+                entry.RemoveWaiterLocked(head);
+                head.Outcome = WaiterOutcome.Aborted;
+                (aborted ??= []).Add(head);
+            }
+        }
+
+        if (aborted is null)
+        {
+            return 0;
+        }
+
+        foreach (var waiter in aborted)
+        {
+            _metrics.WaiterQueued(-1);
+            _metrics.Acquisition(RegistryMetrics.Aborted);
+            _metrics.WaitEnded(RegistryMetrics.Aborted, waiter.WaitStarted, _time);
+            waiter.Complete(new KeyedLockAbortedException(key, reason));
+        }
+
+        return aborted.Count;
+    }
+
+    /// <summary>Records a grant in the current async flow for re-entrancy detection.</summary>
+    internal void TrackHeld(KeyedLockLease lease)
+    {
+        if (_detectReentrancy && lease.Owner is LockEntry entry)
+        {
+            HeldLeases.Push(this, entry, lease.Key, lease.Id);
+        }
+    }
+
+    private long NextGrantId() => Interlocked.Increment(ref _lastGrantId);
+
+    private LockWaiter RentWaiter(bool pooled)
+    {
+        if (pooled)
+        {
+            var pool = _waiterPool;
+            for (var i = 0; i < pool.Length; i++)
+            {
+                var waiter = Interlocked.Exchange(ref pool[i], null);
+                if (waiter is not null)
+                {
+                    return waiter;
+                }
+            }
+        }
+
+        return new LockWaiter(this) { Pooled = pooled };
+    }
+
+    internal void ReturnWaiter(LockWaiter waiter)
+    {
+        var pool = _waiterPool;
+        for (var i = 0; i < pool.Length; i++)
+        {
+            if (Interlocked.CompareExchange(ref pool[i], waiter, null) is null)
+            {
+                return;
+            }
+        }
+    }
+}

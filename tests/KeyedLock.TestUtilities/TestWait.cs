@@ -1,0 +1,45 @@
+namespace KeyedLock.Testing;
+
+/// <summary>Bounded waits for tests: a bug makes a test fail with a clear message, never hang CI.</summary>
+public static class TestWait
+{
+    /// <summary>The default bound for any await in a test.</summary>
+    public static readonly TimeSpan Default = TimeSpan.FromSeconds(30);
+
+    /// <summary>Awaits <paramref name="task"/> for at most <paramref name="timeout"/> (default 30 s).</summary>
+    public static Task Bounded(this Task task, TimeSpan? timeout = null) => task.WaitAsync(timeout ?? Default);
+
+    /// <summary>Awaits <paramref name="task"/> for at most <paramref name="timeout"/> (default 30 s).</summary>
+    public static Task<T> Bounded<T>(this Task<T> task, TimeSpan? timeout = null) => task.WaitAsync(timeout ?? Default);
+
+    /// <summary>Awaits <paramref name="task"/> for at most <paramref name="timeout"/> (default 30 s).</summary>
+    public static Task<T> Bounded<T>(this ValueTask<T> task, TimeSpan? timeout = null) => task.AsTask().WaitAsync(timeout ?? Default);
+
+    /// <summary>Asserts that <paramref name="task"/> has not completed, after letting queued work run.</summary>
+    public static async Task AssertPendingAsync(Task task, string because)
+    {
+        // Give continuations that are already scheduled a chance to run; a pending task stays pending.
+        for (var i = 0; i < 20; i++)
+        {
+            await Task.Yield();
+        }
+
+        await Task.Delay(20);
+        Xunit.Assert.False(task.IsCompleted, $"Expected the task to be still waiting: {because}");
+    }
+
+    /// <summary>Polls <paramref name="condition"/> until it holds or <paramref name="timeout"/> passes.</summary>
+    public static async Task UntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? Default);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Timed out waiting until {what}.");
+            }
+
+            await Task.Delay(5);
+        }
+    }
+}
