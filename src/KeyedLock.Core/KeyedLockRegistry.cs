@@ -20,7 +20,7 @@ namespace KeyedLock;
 public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
 {
     private readonly LockStripe[] _stripes;
-    private readonly int _stripeMask;
+    private readonly int _stripeShift;
     private readonly int _maxQueue;
     private readonly bool _detectReentrancy;
     private readonly TimeProvider _time;
@@ -54,7 +54,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
             _stripes[i] = new LockStripe(this);
         }
 
-        _stripeMask = stripeCount - 1;
+        _stripeShift = 32 - BitOperations.Log2((uint)stripeCount);
         _waiterPool = new LockWaiter?[Math.Max(8, Environment.ProcessorCount * 4)];
         _metrics = new RegistryMetrics(meterFactory, () => Count);
     }
@@ -158,11 +158,14 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
             throw new KeyedLockRecursionException(key);
         }
 
-        var stripe = _stripes[key.GetHashCode() & _stripeMask];
+        // One randomized (Marvin) hash per operation: keys often come from request input, so the table must not be
+        // open to hash flooding. The high bits pick the stripe; the stripe's table uses the low bits.
+        var hash = key.GetHashCode();
+        var stripe = _stripes[(int)((uint)hash >> _stripeShift)];
         EnterStatus status;
         lock (stripe.Gate)
         {
-            var entry = stripe.GetOrAddLocked(key);
+            var entry = stripe.GetOrAddLocked(key, hash);
             if (entry.Queued == 0 && entry.Holders < MaxConcurrencyPerKey)
             {
                 var id = NextGrantId();

@@ -28,11 +28,12 @@ internal sealed class LockEntry : KeyedLockLeaseOwner
     internal LockStripe Stripe { get; }
 
     internal string Key = string.Empty;
+    internal int Hash;
+    internal LockEntry? NextInBucket;  // the stripe's hash chain while active, its free list while pooled
     internal int Holders;
     internal int Queued;
     internal LockWaiter? Head;
     internal LockWaiter? Tail;
-    internal LockEntry? NextFree;
 
     internal bool IsEmpty => Holders == 0 && Queued == 0;
 
