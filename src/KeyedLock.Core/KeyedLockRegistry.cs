@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using KeyedLock.Internal;
 
 namespace KeyedLock;
@@ -170,7 +171,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
             {
                 var id = NextGrantId();
                 entry.AddHolderLocked(id, _metrics.HoldDurationEnabled ? _time.GetTimestamp() : 0);
-                lease = new KeyedLockLease(entry, key, id);
+                lease = new KeyedLockLease(entry, key, id, trusted: true);
                 waiter = null;
                 status = EnterStatus.Acquired;
             }
@@ -245,7 +246,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
                 var grant = NextGrantId();
                 entry.AddHolderLocked(grant, _metrics.HoldDurationEnabled ? _time.GetTimestamp() : 0);
                 head.Outcome = WaiterOutcome.Granted;
-                head.Lease = new KeyedLockLease(entry, entry.Key, grant);
+                head.Lease = new KeyedLockLease(entry, entry.Key, grant, trusted: true);
                 next = head;
             }
             else if (entry.IsEmpty)
@@ -344,6 +345,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private long NextGrantId() => Interlocked.Increment(ref _lastGrantId);
 
     private LockWaiter RentWaiter(bool pooled)
