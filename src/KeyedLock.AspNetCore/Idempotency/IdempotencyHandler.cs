@@ -1,0 +1,475 @@
+using System.Buffers;
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using KeyedLock.Idempotency;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+
+namespace KeyedLock.AspNetCore.Internal;
+
+/// <summary>
+/// The idempotency engine shared by the middleware and the endpoint filter: resolves the idempotency key, fingerprints
+/// the request, replays a stored response, or serializes the request on the key (through the app's
+/// <see cref="IKeyedLockProvider"/>), captures its response and stores it.
+/// </summary>
+internal sealed class IdempotencyHandler
+{
+    private readonly IKeyedLockProvider _provider;
+    private readonly IIdempotencyStore _store;
+    private readonly IdempotencyOptions _options;
+    private readonly KeyedSerializationOptions _serialization;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ConditionalWeakTable<Endpoint, IdempotencyPlan> _plans = [];
+    private readonly ConditionalWeakTable<Endpoint, IdempotencyPlan>.CreateValueCallback _compile;
+
+    public IdempotencyHandler(
+        IKeyedLockProvider provider,
+        IIdempotencyStore store,
+        IOptions<IdempotencyOptions> options,
+        IOptions<KeyedSerializationOptions> serialization,
+        TimeProvider? timeProvider,
+        ILogger<IdempotencyHandler> logger)
+    {
+        _provider = provider;
+        _store = store;
+        _options = options.Value;
+        _serialization = serialization.Value;
+        _time = timeProvider ?? TimeProvider.System;
+        _logger = logger;
+        _compile = endpoint => new IdempotencyPlan(endpoint, endpoint.Metadata.GetMetadata<IdempotentAttribute>()!, _options, _serialization);
+    }
+
+    /// <summary>The endpoint's plan, or null when it is not idempotent.</summary>
+    internal IdempotencyPlan? GetPlan(Endpoint? endpoint) =>
+        endpoint?.Metadata.GetMetadata<IdempotentAttribute>() is null ? null : _plans.GetValue(endpoint, _compile);
+
+    /// <summary>
+    /// Replays, rejects, or takes the key. Returns null when the response is written (replay or rejection) or the
+    /// client left: run nothing. Returns <see cref="IdempotencyScope.Unprotected"/> to run without idempotency.
+    /// Otherwise the key is held and the response is being captured: run the request, then call
+    /// <see cref="ExitAsync"/>.
+    /// </summary>
+    internal async ValueTask<IdempotencyScope?> EnterAsync(HttpContext context, IdempotencyPlan plan)
+    {
+        context.Features.Set(IdempotencyHandledFeature.Instance);
+        var request = context.Request;
+        byte[]? buffer = null;
+        try
+        {
+            // The body is read once: for the fingerprint, and for body: key parts.
+            var length = 0;
+            if (plan.NeedsBody || HasBody(request))
+            {
+                (buffer, length) = await ReadBodyAsync(context).ConfigureAwait(false);
+                if (buffer is null)
+                {
+                    return await RejectAsync(
+                        context, plan, StatusCodes.Status413PayloadTooLarge, IdempotencyProblemWriter.BodyTooLarge, "Request body too large",
+                        $"This endpoint fingerprints the request body for idempotency, and the body is larger than {_options.MaxRequestBodyBytes} bytes.").ConfigureAwait(false);
+                }
+            }
+
+            var (key, missingPart) = await ResolveKeyAsync(context, plan, buffer.AsMemory(0, length)).ConfigureAwait(false);
+            if (key is null)
+            {
+                if (missingPart is null)
+                {
+                    return await RejectAsync(
+                        context, plan, StatusCodes.Status400BadRequest, IdempotencyProblemWriter.InvalidKey, "Invalid idempotency key",
+                        $"The idempotency key is longer than {_options.MaxKeyLength} characters.").ConfigureAwait(false);
+                }
+
+                if (!plan.KeyRequired)
+                {
+                    return IdempotencyScope.Unprotected;
+                }
+
+                return await RejectAsync(
+                    context, plan, StatusCodes.Status400BadRequest, IdempotencyProblemWriter.MissingKey, "Missing idempotency key",
+                    $"This operation is idempotent and requires an idempotency key ('{missingPart}').").ConfigureAwait(false);
+            }
+
+            var fingerprint = Fingerprint(request, buffer.AsSpan(0, length));
+            return await LookUpOrAcquireAsync(context, plan, key, fingerprint).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+    }
+
+    /// <summary>Stops capturing, stores the response when it is complete and storable, and releases the key.</summary>
+    internal async ValueTask ExitAsync(HttpContext context, IdempotencyScope scope, bool completed)
+    {
+        try
+        {
+            if (completed)
+            {
+                try
+                {
+                    // Push out what the handler left in the capture's pipe writer, through the capture.
+                    await scope.CaptureBody.CompleteAsync().ConfigureAwait(false);
+                }
+                catch (Exception) when (context.RequestAborted.IsCancellationRequested)
+                {
+                    completed = false;
+                }
+            }
+
+            context.Features.Set(scope.OriginalBody);
+            var response = context.Response;
+            var why = completed ? WhyNotStored(context, scope) : "the request failed or was aborted";
+            if (why is not null)
+            {
+                IdempotencyLog.NotStored(_logger, scope.Plan.RouteTag, response.StatusCode, why);
+                return;
+            }
+
+            var now = _time.GetUtcNow();
+            var record = new IdempotencyRecord(scope.Fingerprint, response.StatusCode, SelectHeaders(response.Headers), scope.Capture.Captured.ToArray(), now, now + scope.Plan.Window);
+            try
+            {
+                var stored = await _store.TryAddAsync(scope.Key, record, now, CancellationToken.None).ConfigureAwait(false);
+                if (stored)
+                {
+                    IdempotencyLog.Stored(_logger, scope.Plan.RouteTag, record.StatusCode, record.Body.Length);
+                }
+                else
+                {
+                    IdempotencyLog.NotStored(_logger, scope.Plan.RouteTag, record.StatusCode, "the store declined it (a record exists, or the store is full)");
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // The client has its response; a later duplicate will run again.
+                IdempotencyLog.StoreFailed(_logger, scope.Plan.RouteTag, ex);
+            }
+        }
+        finally
+        {
+            await scope.Lease.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask<IdempotencyScope?> LookUpOrAcquireAsync(HttpContext context, IdempotencyPlan plan, string key, string fingerprint)
+    {
+        // A completed duplicate is answered without taking the lock.
+        var (found, record) = await TryGetAsync(context, plan, key).ConfigureAwait(false);
+        if (!found || record is not null)
+        {
+            return await AnswerAsync(context, plan, record, fingerprint).ConfigureAwait(false);
+        }
+
+        KeyedLockLease lease;
+        try
+        {
+            lease = await _provider.AcquireAsync(key, plan.WaitTimeout, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is KeyedLockTimeoutException or KeyedLockQueueFullException)
+        {
+            return await RejectAsync(
+                context, plan, StatusCodes.Status409Conflict, IdempotencyProblemWriter.InProgress, "Request in progress",
+                "A request with the same idempotency key is still being processed. Retry later to receive its response.", _options.RetryAfter).ConfigureAwait(false);
+        }
+        catch (KeyedLockUnavailableException)
+        {
+            return await UnavailableAsync(context, plan).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return null;
+        }
+
+        var entered = false;
+        try
+        {
+            (found, record) = await TryGetAsync(context, plan, key).ConfigureAwait(false);
+            if (!found || record is not null)
+            {
+                return await AnswerAsync(context, plan, record, fingerprint).ConfigureAwait(false);
+            }
+
+            var originalBody = context.Features.Get<IHttpResponseBodyFeature>()!;
+            var capture = new ResponseCaptureStream(originalBody.Stream, plan.MaxResponseBodyBytes);
+            var captureBody = new StreamResponseBodyFeature(capture, originalBody);
+            context.Features.Set<IHttpResponseBodyFeature>(captureBody);
+            entered = true;
+            return new IdempotencyScope(plan, key, fingerprint, lease, originalBody, capture, captureBody);
+        }
+        finally
+        {
+            if (!entered)
+            {
+                await lease.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Found false: the store failed and a 503 was written. Found true: the live record, or null.</summary>
+    private async ValueTask<(bool Found, IdempotencyRecord? Record)> TryGetAsync(HttpContext context, IdempotencyPlan plan, string key)
+    {
+        try
+        {
+            return (true, await _store.GetAsync(key, _time.GetUtcNow(), context.RequestAborted).ConfigureAwait(false));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            IdempotencyLog.StoreFailed(_logger, plan.RouteTag, ex);
+            await UnavailableAsync(context, plan).ConfigureAwait(false);
+            return (false, null);
+        }
+    }
+
+    private async ValueTask<IdempotencyScope?> AnswerAsync(HttpContext context, IdempotencyPlan plan, IdempotencyRecord? record, string fingerprint)
+    {
+        if (record is null)
+        {
+            return null; // the store failed: 503 written
+        }
+
+        if (!string.Equals(record.Fingerprint, fingerprint, StringComparison.Ordinal))
+        {
+            return await RejectAsync(
+                context, plan, StatusCodes.Status422UnprocessableEntity, IdempotencyProblemWriter.KeyReused, "Idempotency key reused",
+                "This idempotency key was already used for a different request (method, path, query or body).").ConfigureAwait(false);
+        }
+
+        IdempotencyLog.Replayed(_logger, plan.RouteTag, record.StatusCode);
+        var response = context.Response;
+        response.StatusCode = record.StatusCode;
+        foreach (var (name, value) in record.Headers)
+        {
+            response.Headers.Append(name, value);
+        }
+
+        response.Headers[IdempotencyOptions.ReplayedHeaderName] = "true";
+        if (!record.Body.IsEmpty)
+        {
+            response.ContentLength = record.Body.Length;
+            try
+            {
+                await response.Body.WriteAsync(record.Body, context.RequestAborted).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+            {
+            }
+        }
+
+        return null;
+    }
+
+    private async ValueTask<IdempotencyScope?> UnavailableAsync(HttpContext context, IdempotencyPlan plan) =>
+        await RejectAsync(
+            context, plan, StatusCodes.Status503ServiceUnavailable, IdempotencyProblemWriter.Unavailable, "Idempotency unavailable",
+            "The service that makes this operation idempotent is unavailable, so the request was not run. Retry later.", _options.RetryAfter).ConfigureAwait(false);
+
+    private async ValueTask<IdempotencyScope?> RejectAsync(HttpContext context, IdempotencyPlan plan, int status, string reason, string title, string detail, TimeSpan? retryAfter = null)
+    {
+        IdempotencyLog.Rejected(_logger, plan.RouteTag, status, reason);
+        await IdempotencyProblemWriter.WriteAsync(context, status, reason, title, detail, retryAfter).ConfigureAwait(false);
+        return null;
+    }
+
+    private string? WhyNotStored(HttpContext context, IdempotencyScope scope)
+    {
+        var response = context.Response;
+        if (context.RequestAborted.IsCancellationRequested)
+        {
+            return "the client disconnected";
+        }
+
+        if (scope.Capture.Overflowed)
+        {
+            return $"the body is larger than {scope.Plan.MaxResponseBodyBytes} bytes";
+        }
+
+        if (response.ContentLength is { } declared && declared != scope.Capture.BytesWritten && !HttpMethods.IsHead(context.Request.Method))
+        {
+            return "the body is shorter or longer than its Content-Length";
+        }
+
+        if (!scope.Plan.ShouldStore(response.StatusCode))
+        {
+            return "the status code is not stored";
+        }
+
+        return null;
+    }
+
+    private List<KeyValuePair<string, string>> SelectHeaders(IHeaderDictionary headers)
+    {
+        var selected = new List<KeyValuePair<string, string>>();
+        foreach (var (name, values) in headers)
+        {
+            if (!_options.ReplayedHeaders.Contains(name) || string.Equals(name, HeaderNames.ContentLength, StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            foreach (var value in values)
+            {
+                if (value is not null)
+                {
+                    selected.Add(new(name, value));
+                }
+            }
+        }
+
+        return selected;
+    }
+
+    private async ValueTask<(string? Key, string? MissingPart)> ResolveKeyAsync(HttpContext context, IdempotencyPlan plan, ReadOnlyMemory<byte> body)
+    {
+        var parts = plan.Parts;
+        var values = new string?[parts.Length];
+        var total = 0;
+        JsonDocument? document = null;
+        try
+        {
+            for (var i = 0; i < parts.Length; i++)
+            {
+                var part = parts[i];
+                string? value;
+                switch (part.Source)
+                {
+                    case KeyPartSource.Body:
+                        document ??= TryParse(body);
+                        value = document is null ? null : JsonPointer.Evaluate(document.RootElement, part.PointerTokens);
+                        break;
+                    case KeyPartSource.Custom:
+                        value = await _serialization.KeySources[part.Name](context).ConfigureAwait(false);
+                        break;
+                    default:
+                        value = GetValue(context, part);
+                        break;
+                }
+
+                if (string.IsNullOrEmpty(value))
+                {
+                    return (null, part.Text);
+                }
+
+                total += value.Length;
+                values[i] = value;
+            }
+        }
+        finally
+        {
+            document?.Dispose();
+        }
+
+        if (total > _options.MaxKeyLength)
+        {
+            return (null, null);
+        }
+
+        // Scoped per endpoint (or the configured scope) and, when authenticated, per user.
+        var user = context.User.Identity?.IsAuthenticated == true ? UserId(context.User) : null;
+        var prefix = plan.Prefix + (user is null ? "|-" : "|u=" + KeyFormatter.Escape(user));
+        return (KeyFormatter.Build(prefix, plan.Labels, values), null);
+    }
+
+    private static string? GetValue(HttpContext context, KeyPart part) => part.Source switch
+    {
+        KeyPartSource.Route => context.Request.RouteValues[part.Name] is { } routeValue ? routeValue as string ?? Convert.ToString(routeValue, CultureInfo.InvariantCulture) : null,
+        KeyPartSource.Query => context.Request.Query.TryGetValue(part.Name, out var query) ? query.ToString() : null,
+        KeyPartSource.Header => context.Request.Headers.TryGetValue(part.Name, out var header) ? header.ToString() : null,
+        KeyPartSource.Claim => context.User.FindFirst(part.Name)?.Value,
+        KeyPartSource.User => context.User.Identity?.IsAuthenticated == true ? UserId(context.User) : null,
+        _ => null,
+    };
+
+    private static string? UserId(ClaimsPrincipal user) =>
+        user.FindFirst(ClaimTypes.NameIdentifier)?.Value ?? user.FindFirst("sub")?.Value ?? user.Identity?.Name;
+
+    private static JsonDocument? TryParse(ReadOnlyMemory<byte> body)
+    {
+        try
+        {
+            return JsonDocument.Parse(body);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static bool HasBody(HttpRequest request) =>
+        request.ContentLength is > 0 || (request.ContentLength is null && request.Headers.ContainsKey(HeaderNames.TransferEncoding));
+
+    /// <summary>Method, path and query, and the SHA-256 of the body: hex SHA-256 of it all.</summary>
+    private static string Fingerprint(HttpRequest request, ReadOnlySpan<byte> body)
+    {
+        Span<byte> bodyHash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(body, bodyHash);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(Encoding.UTF8.GetBytes(string.Concat(request.Method, "\n", request.PathBase.Value, request.Path.Value, "\n", request.QueryString.Value, "\n")));
+        hash.AppendData(bodyHash);
+        Span<byte> result = stackalloc byte[SHA256.HashSizeInBytes];
+        hash.GetHashAndReset(result);
+        return Convert.ToHexString(result);
+    }
+
+    /// <summary>Reads the whole body (buffered, so the handler can read it again); a null buffer when it is too large.</summary>
+    private async ValueTask<(byte[]? Buffer, int Length)> ReadBodyAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var max = _options.MaxRequestBodyBytes;
+        if (request.ContentLength > max)
+        {
+            return (null, 0);
+        }
+
+        request.EnableBuffering();
+        var body = request.Body;
+        var start = body.Position;
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(max + 1, (request.ContentLength ?? 4096) + 1));
+        var length = 0;
+        try
+        {
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(max + 1, (long)buffer.Length * 2));
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+
+                var read = await body.ReadAsync(buffer.AsMemory(length), context.RequestAborted).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    return (buffer, length);
+                }
+
+                length += read;
+                if (length > max)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    return (null, 0);
+                }
+            }
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+        finally
+        {
+            body.Position = start;
+        }
+    }
+}
