@@ -20,6 +20,6 @@ public static class KeyedSerializationApplicationBuilderExtensions
         var marker = app.ApplicationServices.GetService<KeyedSerializationMarker>()
             ?? throw new InvalidOperationException(KeyedSerializationMarker.NotRegisteredMessage);
         marker.MiddlewareUsed = true;
-        return app.UseMiddleware<KeyedSerializationMiddleware>();
+        return app.UseMiddleware<IdempotencyMiddleware>().UseMiddleware<KeyedSerializationMiddleware>();
     }
 }

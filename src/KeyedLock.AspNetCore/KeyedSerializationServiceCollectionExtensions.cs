@@ -38,6 +38,7 @@ public static class KeyedSerializationServiceCollectionExtensions
             sp.GetRequiredService<IOptions<KeyedSerializationOptions>>(),
             sp.GetRequiredService<ILogger<KeyedSerializationHandler>>(),
             sp.GetRequiredService<KeyedSerializationInstruments>()));
+        IdempotencyKeyedLockBuilderExtensions.AddIdempotencyServices(services);
         return builder;
     }
 }
