@@ -1,0 +1,256 @@
+using System.Text;
+using KeyedLock.Idempotency;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace KeyedLock.Postgres;
+
+/// <summary>
+/// An <see cref="IIdempotencyStore"/> in a PostgreSQL table, so that every app instance on the database replays the
+/// responses of the others. Pair it with the PostgreSQL lock provider, which serializes requests with the
+/// same idempotency key across the instances (<c>UsePostgres(...)</c>).
+/// </summary>
+/// <remarks>
+/// <para>
+/// The table is created on first use. A record is claimed with <c>INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE
+/// expires_at &lt;= now</c>: the first writer wins, an expired record is replaced, a live one never is.
+/// </para>
+/// <para>
+/// Expired records are never returned; they are deleted in batches by the first write after each
+/// <see cref="PostgresIdempotencyStoreOptions.CleanupInterval"/>, or by <see cref="RemoveExpiredAsync"/>.
+/// Time is the caller's (the app's <see cref="TimeProvider"/>), not the database server's.
+/// </para>
+/// </remarks>
+public sealed class PostgresIdempotencyStore : IIdempotencyStore, IAsyncDisposable, IDisposable
+{
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly bool _ownsDataSource;
+    private readonly PostgresIdempotencyStoreOptions _options;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _create = new(1, 1);
+    private readonly string _select;
+    private readonly string _insert;
+    private readonly string _delete;
+    private volatile bool _tableReady;
+    private long _nextCleanupTicks;
+
+    /// <summary>Creates a store on <paramref name="dataSource"/> (which the caller keeps owning and disposing).</summary>
+    /// <param name="dataSource">The data source.</param>
+    /// <param name="options">The options (validated and copied); defaults when null.</param>
+    /// <param name="logger">Logs failed cleanups; nothing when null.</param>
+    public PostgresIdempotencyStore(NpgsqlDataSource dataSource, PostgresIdempotencyStoreOptions? options = null, ILogger<PostgresIdempotencyStore>? logger = null)
+        : this(dataSource, ownsDataSource: false, options, logger)
+    {
+    }
+
+    internal PostgresIdempotencyStore(NpgsqlDataSource dataSource, bool ownsDataSource, PostgresIdempotencyStoreOptions? options, ILogger? logger)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
+        _options = (options ?? new PostgresIdempotencyStoreOptions()).Clone();
+        _options.Validate();
+        _dataSource = dataSource;
+        _ownsDataSource = ownsDataSource;
+        _logger = logger ?? NullLogger.Instance;
+        var table = _options.TableName;
+        _select = $"SELECT fingerprint, status_code, header_names, header_values, body, created_at, expires_at FROM {table} WHERE key = @key AND expires_at > @now";
+        _insert =
+            $"INSERT INTO {table} AS t (key, fingerprint, status_code, header_names, header_values, body, created_at, expires_at) " +
+            "VALUES (@key, @fingerprint, @status, @names, @values, @body, @created, @expires) " +
+            "ON CONFLICT (key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, status_code = EXCLUDED.status_code, " +
+            "header_names = EXCLUDED.header_names, header_values = EXCLUDED.header_values, body = EXCLUDED.body, " +
+            "created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at WHERE t.expires_at <= @now";
+        _delete = $"DELETE FROM {table} WHERE key IN (SELECT key FROM {table} WHERE expires_at <= @now LIMIT @batch)";
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IdempotencyRecord?> GetAsync(string key, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = _dataSource.CreateCommand(_select);
+        command.Parameters.Add(new NpgsqlParameter<string>("key", key));
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("now", now.ToUniversalTime()));
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        var names = reader.GetFieldValue<string[]>(2);
+        var values = reader.GetFieldValue<string[]>(3);
+        var headers = new KeyValuePair<string, string>[Math.Min(names.Length, values.Length)];
+        for (var i = 0; i < headers.Length; i++)
+        {
+            headers[i] = new(names[i], values[i]);
+        }
+
+        return new IdempotencyRecord(
+            reader.GetString(0),
+            reader.GetInt32(1),
+            headers,
+            reader.GetFieldValue<byte[]>(4),
+            reader.GetFieldValue<DateTimeOffset>(5),
+            reader.GetFieldValue<DateTimeOffset>(6));
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> TryAddAsync(string key, IdempotencyRecord record, DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(record);
+        if (record.ExpiresAt <= now)
+        {
+            return false;
+        }
+
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var names = new string[record.Headers.Count];
+        var values = new string[record.Headers.Count];
+        for (var i = 0; i < names.Length; i++)
+        {
+            (names[i], values[i]) = record.Headers[i];
+        }
+
+        int rows;
+        await using (var command = _dataSource.CreateCommand(_insert))
+        {
+            command.Parameters.Add(new NpgsqlParameter<string>("key", key));
+            command.Parameters.Add(new NpgsqlParameter<string>("fingerprint", record.Fingerprint));
+            command.Parameters.Add(new NpgsqlParameter<int>("status", record.StatusCode));
+            command.Parameters.Add(new NpgsqlParameter<string[]>("names", names) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            command.Parameters.Add(new NpgsqlParameter<string[]>("values", values) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            command.Parameters.Add(new NpgsqlParameter<byte[]>("body", record.Body.ToArray()));
+            command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("created", record.CreatedAt.ToUniversalTime()));
+            command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("expires", record.ExpiresAt.ToUniversalTime()));
+            command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("now", now.ToUniversalTime()));
+            rows = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await CleanUpIfDueAsync(now, cancellationToken).ConfigureAwait(false);
+        return rows == 1;
+    }
+
+    /// <summary>Deletes up to <see cref="PostgresIdempotencyStoreOptions.CleanupBatchSize"/> records that expired at <paramref name="now"/>.</summary>
+    /// <param name="now">The current time.</param>
+    /// <param name="cancellationToken">Cancels the delete.</param>
+    /// <returns>How many records were deleted.</returns>
+    public async ValueTask<int> RemoveExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken = default)
+    {
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = _dataSource.CreateCommand(_delete);
+        command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("now", now.ToUniversalTime()));
+        command.Parameters.Add(new NpgsqlParameter<int>("batch", _options.CleanupBatchSize));
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Creates the table and its expiry index if they do not exist yet (done automatically on first use).</summary>
+    /// <param name="cancellationToken">Cancels the creation.</param>
+    /// <returns>A task that completes when the table exists.</returns>
+    public async ValueTask EnsureTableAsync(CancellationToken cancellationToken = default)
+    {
+        if (_tableReady)
+        {
+            return;
+        }
+
+        await _create.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_tableReady)
+            {
+                return;
+            }
+
+            var table = _options.TableName;
+            var index = table[(table.LastIndexOf('.') + 1)..] + "_expires_at_idx";
+            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+
+            // Instances starting together would race in CREATE TABLE IF NOT EXISTS (a unique violation in the
+            // catalog): take a transaction-level advisory lock on the table name first.
+            await using (var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock(@id)", connection, transaction))
+            {
+                command.Parameters.Add(new NpgsqlParameter<long>("id", DdlLockId(table)));
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            var ddl =
+                $"CREATE TABLE IF NOT EXISTS {table} (" +
+                "key text PRIMARY KEY, fingerprint text NOT NULL, status_code integer NOT NULL, " +
+                "header_names text[] NOT NULL, header_values text[] NOT NULL, body bytea NOT NULL, " +
+                "created_at timestamptz NOT NULL, expires_at timestamptz NOT NULL); " +
+                $"CREATE INDEX IF NOT EXISTS {index} ON {table} (expires_at);";
+            await using (var command = new NpgsqlCommand(ddl, connection, transaction))
+            {
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            _tableReady = true;
+        }
+        finally
+        {
+            _create.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (_ownsDataSource)
+        {
+            await _dataSource.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _create.Dispose();
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_ownsDataSource)
+        {
+            _dataSource.Dispose();
+        }
+
+        _create.Dispose();
+    }
+
+    private async ValueTask CleanUpIfDueAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (_options.CleanupInterval == Timeout.InfiniteTimeSpan)
+        {
+            return;
+        }
+
+        var due = Interlocked.Read(ref _nextCleanupTicks);
+        if (now.UtcTicks < due || Interlocked.CompareExchange(ref _nextCleanupTicks, (now + _options.CleanupInterval).UtcTicks, due) != due)
+        {
+            return;
+        }
+
+        try
+        {
+            await RemoveExpiredAsync(now, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or OperationCanceledException)
+        {
+            // The record is stored; the next interval tries the cleanup again.
+            _logger.LogWarning(ex, "Deleting expired idempotency records from {Table} failed.", _options.TableName);
+        }
+    }
+
+    /// <summary>A stable 64-bit FNV-1a hash of the table name, for the DDL advisory lock.</summary>
+    private static long DdlLockId(string table)
+    {
+        var hash = 14695981039346656037UL;
+        foreach (var b in Encoding.UTF8.GetBytes("keyedlock-idempotency-ddl:" + table))
+        {
+            hash = unchecked((hash ^ b) * 1099511628211UL);
+        }
+
+        return unchecked((long)hash);
+    }
+}
