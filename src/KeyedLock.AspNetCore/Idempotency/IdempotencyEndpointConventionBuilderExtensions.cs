@@ -1,6 +1,5 @@
 using KeyedLock.AspNetCore;
 using KeyedLock.AspNetCore.Internal;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Microsoft.AspNetCore.Builder;
@@ -10,8 +9,8 @@ public static class IdempotencyEndpointConventionBuilderExtensions
 {
     /// <summary>
     /// Makes the endpoints idempotent, keyed by the <c>Idempotency-Key</c> header (or the options' template). Adds the
-    /// same metadata as <see cref="IdempotentAttribute"/>, and the <see cref="IdempotencyEndpointFilter"/> when the
-    /// app does not use <c>UseKeyedSerialization()</c>.
+    /// same metadata as <see cref="IdempotentAttribute"/>; when the app does not use <c>UseKeyedSerialization()</c>,
+    /// it also wraps the endpoints' request delegates with the idempotency stage, so they work without the middleware.
     /// </summary>
     /// <typeparam name="TBuilder">The builder type.</typeparam>
     /// <param name="builder">The endpoint convention builder.</param>
@@ -57,19 +56,20 @@ public static class IdempotencyEndpointConventionBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(attribute);
-        builder.Add(endpoint => endpoint.Metadata.Add(attribute));
-        builder.AddEndpointFilterFactory(static (factoryContext, next) =>
+        builder.Add(endpoint =>
         {
-            var marker = factoryContext.ApplicationServices.GetService<KeyedSerializationMarker>()
-                ?? throw new InvalidOperationException(KeyedSerializationMarker.NotRegisteredMessage);
-            if (marker.MiddlewareUsed)
+            endpoint.Metadata.Add(attribute);
+            if (endpoint.RequestDelegate is not { } inner)
             {
-                // The middleware's idempotency stage covers the whole pipeline already.
-                return next;
+                return;
             }
 
-            var filter = new IdempotencyEndpointFilter();
-            return context => filter.InvokeAsync(context, next);
+            // Wrap the whole request delegate (binding, handler and result), not just the handler: the request body
+            // must still be readable for the fingerprint and the complete response must be captured. When
+            // UseKeyedSerialization() handled the request already, the wrapper only passes it on.
+            var handler = endpoint.ApplicationServices.GetService<IdempotencyHandler>()
+                ?? throw new InvalidOperationException(KeyedSerializationMarker.NotRegisteredMessage);
+            endpoint.RequestDelegate = IdempotencyMiddleware.Wrap(inner, handler);
         });
         return builder;
     }

@@ -15,7 +15,7 @@ using Microsoft.Net.Http.Headers;
 namespace KeyedLock.AspNetCore.Internal;
 
 /// <summary>
-/// The idempotency engine shared by the middleware and the endpoint filter: resolves the idempotency key, fingerprints
+/// The idempotency engine shared by the middleware and the endpoint wrapper: resolves the idempotency key, fingerprints
 /// the request, replays a stored response, or serializes the request on the key (through the app's
 /// <see cref="IKeyedLockProvider"/>), captures its response and stores it.
 /// </summary>

@@ -3,8 +3,9 @@ using Microsoft.AspNetCore.Http;
 namespace KeyedLock.AspNetCore.Internal;
 
 /// <summary>
-/// The idempotency stage of <c>UseKeyedSerialization()</c>: runs before keyed serialization, so a duplicate that is
-/// answered from the store never waits for (or takes) the endpoint's serialization keys.
+/// The idempotency stage. <c>UseKeyedSerialization()</c> runs it as middleware before keyed serialization (so a
+/// duplicate answered from the store never waits for or takes the endpoint's serialization keys); without the
+/// middleware, <c>.Idempotent(...)</c> wraps the endpoint's request delegate with it.
 /// </summary>
 internal sealed class IdempotencyMiddleware(RequestDelegate next, IdempotencyHandler handler)
 {
@@ -16,10 +17,21 @@ internal sealed class IdempotencyMiddleware(RequestDelegate next, IdempotencyHan
             return next(context);
         }
 
-        return InvokeIdempotentAsync(context, plan);
+        return RunAsync(context, handler, plan, next);
     }
 
-    private async Task InvokeIdempotentAsync(HttpContext context, IdempotencyPlan plan)
+    /// <summary>Wraps an endpoint's request delegate (model binding, handler and result) with the idempotency stage.</summary>
+    internal static RequestDelegate Wrap(RequestDelegate endpoint, IdempotencyHandler handler) => context =>
+    {
+        if (context.Features.Get<IdempotencyHandledFeature>() is not null || handler.GetPlan(context.GetEndpoint()) is not { } plan)
+        {
+            return endpoint(context);
+        }
+
+        return RunAsync(context, handler, plan, endpoint);
+    };
+
+    private static async Task RunAsync(HttpContext context, IdempotencyHandler handler, IdempotencyPlan plan, RequestDelegate next)
     {
         var scope = await handler.EnterAsync(context, plan).ConfigureAwait(false);
         if (scope is null)

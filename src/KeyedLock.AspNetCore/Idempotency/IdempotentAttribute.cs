@@ -14,8 +14,8 @@ namespace KeyedLock.AspNetCore;
 /// <c>route:orderId+body:/attempt</c>. Keys are scoped per endpoint and, when the user is authenticated, per user.
 /// </para>
 /// <para>
-/// Processed by <c>app.UseKeyedSerialization()</c>, or, without it, by the endpoint filter that
-/// <c>.Idempotent(...)</c> adds.
+/// Processed by <c>app.UseKeyedSerialization()</c>. Without the middleware, declare it with <c>.Idempotent(...)</c>
+/// instead, which also wraps the endpoint with the idempotency stage.
 /// </para>
 /// </remarks>
 [AttributeUsage(AttributeTargets.Class | AttributeTargets.Method, AllowMultiple = false, Inherited = true)]
