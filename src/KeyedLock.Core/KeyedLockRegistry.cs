@@ -95,7 +95,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
             return ValueTask.FromCanceled<KeyedLockLease>(cancellationToken);
         }
 
-        var status = TryEnter(key, timeout, cancellationToken, out var lease, out var waiter);
+        var status = TryEnter(key, timeout, cancellationToken, isAttempt: false, out var lease, out var waiter);
         switch (status)
         {
             case EnterStatus.Acquired:
@@ -121,7 +121,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
             return ValueTask.FromCanceled<KeyedLockAttempt>(cancellationToken);
         }
 
-        var status = TryEnter(key, timeout, cancellationToken, out var lease, out var waiter);
+        var status = TryEnter(key, timeout, cancellationToken, isAttempt: true, out var lease, out var waiter);
         switch (status)
         {
             case EnterStatus.Acquired:
@@ -151,7 +151,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
         QueueFull,
     }
 
-    private EnterStatus TryEnter(string key, TimeSpan timeout, CancellationToken cancellationToken, out KeyedLockLease lease, out LockWaiter? waiter)
+    private EnterStatus TryEnter(string key, TimeSpan timeout, CancellationToken cancellationToken, bool isAttempt, out KeyedLockLease lease, out LockWaiter? waiter)
     {
         if (_detectReentrancy && HeldLeases.IsHeldByCurrentFlow(this, key))
         {
@@ -189,6 +189,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
                 waiter.Entry = entry;
                 waiter.Key = key;
                 waiter.Timeout = timeout;
+                waiter.IsAttempt = isAttempt;
                 waiter.CancellationToken = cancellationToken;
                 waiter.WaitStarted = _metrics.WaitDurationEnabled ? _time.GetTimestamp() : 0;
                 entry.EnqueueLocked(waiter);
@@ -292,7 +293,15 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
         _metrics.WaiterQueued(-1);
         _metrics.Acquisition(result);
         _metrics.WaitEnded(result, waiter.WaitStarted, _time);
-        waiter.Complete(outcome == WaiterOutcome.Canceled ? new OperationCanceledException(waiter.CancellationToken) : null);
+
+        // A timed-out AcquireAsync completes faulted (so the ValueTask reports IsFaulted, not IsCompletedSuccessfully);
+        // a timed-out TryAcquireAsync completes with a result that its GetResult turns into a failed attempt.
+        waiter.Complete(outcome switch
+        {
+            WaiterOutcome.Canceled => new OperationCanceledException(waiter.CancellationToken),
+            WaiterOutcome.TimedOut when !waiter.IsAttempt => new KeyedLockTimeoutException(waiter.Key, waiter.Timeout),
+            _ => null,
+        });
     }
 
     /// <summary>Rejects every waiter queued on the entry right now; only a current holder may do it.</summary>
