@@ -138,7 +138,28 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
 
     /// <inheritdoc />
     public ValueTask<KeyedLockLease> AcquireAsync(IReadOnlyCollection<string> keys, TimeSpan timeout, CancellationToken cancellationToken = default)
-        => KeyedLockMultiKey.AcquireAllAsync(this, keys, timeout, _time, cancellationToken);
+    {
+        var acquisition = KeyedLockMultiKey.AcquireAllAsync(this, keys, timeout, _time, cancellationToken);
+        if (!_detectReentrancy || acquisition.IsFaulted || acquisition.IsCanceled)
+        {
+            return acquisition;
+        }
+
+        // The keys are acquired inside an async method, whose AsyncLocal writes do not reach this caller: record
+        // them in the caller's flow (now, or when the caller reads the result). A single key tracks itself.
+        if (acquisition.IsCompletedSuccessfully)
+        {
+            var lease = acquisition.Result;
+            if (lease.Owner is MultiKeyLeaseOwner)
+            {
+                TrackHeld(lease);
+            }
+
+            return new ValueTask<KeyedLockLease>(lease);
+        }
+
+        return MultiKeyAcquisition.Track(this, acquisition);
+    }
 
     /// <summary>Disposes the registry's private meter, if it created one. Held leases stay valid.</summary>
     public void Dispose() => _metrics.Dispose();
@@ -344,9 +365,21 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
     /// <summary>Records a grant in the current async flow for re-entrancy detection.</summary>
     internal void TrackHeld(KeyedLockLease lease)
     {
-        if (_detectReentrancy && lease.Owner is LockEntry entry)
+        if (!_detectReentrancy)
+        {
+            return;
+        }
+
+        if (lease.Owner is LockEntry entry)
         {
             HeldLeases.Push(this, entry, lease.Key, lease.Id);
+        }
+        else if (lease.Owner is MultiKeyLeaseOwner multi)
+        {
+            foreach (var part in multi.Leases)
+            {
+                TrackHeld(part);
+            }
         }
     }
 
