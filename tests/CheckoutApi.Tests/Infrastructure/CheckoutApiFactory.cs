@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using CheckoutApi.Checkout;
+using CheckoutApi.Products;
 using CheckoutApi.Stats;
 using CheckoutApi.Users;
 using Microsoft.AspNetCore.Hosting;
@@ -15,19 +16,18 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 namespace CheckoutApi.Tests.Infrastructure;
 
 /// <summary>
-/// The sample in-process, on its own temporary SQLite file, with the payment provider replaced by
-/// <see cref="GatedPaymentProvider"/> so tests decide where requests stop.
+/// The sample in-process, on its own temporary SQLite file, with the payment provider and the product source
+/// replaced by gated ones (<see cref="GatedPaymentProvider"/>, <see cref="GatedProductSource"/>) so tests decide
+/// where requests stop.
 /// </summary>
 public sealed class CheckoutApiFactory : WebApplicationFactory<Program>
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("checkoutapi-tests-").FullName;
     private readonly Dictionary<string, string?> _settings = new(StringComparer.Ordinal);
-    private readonly TimeProvider? _timeProvider;
     private QueuedWaitersProbe? _probe;
 
-    public CheckoutApiFactory(TimeProvider? timeProvider = null, IReadOnlyDictionary<string, string?>? settings = null)
+    public CheckoutApiFactory(IReadOnlyDictionary<string, string?>? settings = null)
     {
-        _timeProvider = timeProvider;
         _settings["ConnectionStrings:Checkout"] = $"Data Source={DatabasePath}";
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
@@ -38,6 +38,8 @@ public sealed class CheckoutApiFactory : WebApplicationFactory<Program>
     public string DatabasePath => Path.Combine(_directory, "checkout.db");
 
     public GatedPaymentProvider Payments { get; } = new();
+
+    public GatedProductSource Products { get; } = new();
 
     /// <summary>Observes requests queued on keyed locks in this app (created with the server).</summary>
     public QueuedWaitersProbe Probe => _probe ??= new QueuedWaitersProbe(Services.GetRequiredService<IMeterFactory>());
@@ -64,11 +66,8 @@ public sealed class CheckoutApiFactory : WebApplicationFactory<Program>
         {
             services.RemoveAll<IPaymentProvider>();
             services.AddSingleton<IPaymentProvider>(Payments);
-            if (_timeProvider is not null)
-            {
-                services.RemoveAll<TimeProvider>();
-                services.AddSingleton(_timeProvider);
-            }
+            services.RemoveAll<IProductSource>();
+            services.AddSingleton<IProductSource>(Products);
         });
     }
 
