@@ -17,9 +17,9 @@ public sealed class DoubleClickTests(ChromiumFixture chromium) : IClassFixture<C
     public async Task DoubleClickPay_SecondClickWaitsForTheFirst_OneOrder()
     {
         await using var app = new CheckoutApiFactory();
-        var (context, page, client) = await OpenPageAsync(app, "nora", balance: 60m);
-        await using var _ = context;
-        using var __ = client;
+        using var client = new HttpClient { BaseAddress = app.StartKestrel() };
+        await using var context = await chromium.Browser.NewContextAsync(new() { BaseURL = client.BaseAddress.ToString() }).Bounded();
+        var page = await OpenPageAsync(context, client, "nora", balance: 60m);
         var probe = app.Probe;
 
         await page.DblClickAsync("#pay").Bounded();
@@ -42,9 +42,9 @@ public sealed class DoubleClickTests(ChromiumFixture chromium) : IClassFixture<C
     public async Task DoubleClickUnsafePay_BothClicksPassTheCheck_TwoOrders()
     {
         await using var app = new CheckoutApiFactory();
-        var (context, page, client) = await OpenPageAsync(app, "otto", balance: 60m);
-        await using var _ = context;
-        using var __ = client;
+        using var client = new HttpClient { BaseAddress = app.StartKestrel() };
+        await using var context = await chromium.Browser.NewContextAsync(new() { BaseURL = client.BaseAddress.ToString() }).Bounded();
+        var page = await OpenPageAsync(context, client, "otto", balance: 60m);
 
         await page.DblClickAsync("#unsafe-pay").Bounded();
 
@@ -59,16 +59,12 @@ public sealed class DoubleClickTests(ChromiumFixture chromium) : IClassFixture<C
         Assert.Equal(-60m, account.Balance);
     }
 
-    private async Task<(IBrowserContext Context, IPage Page, HttpClient Client)> OpenPageAsync(CheckoutApiFactory app, string userId, decimal balance)
+    private static async Task<IPage> OpenPageAsync(IBrowserContext context, HttpClient client, string userId, decimal balance)
     {
-        var baseAddress = app.StartKestrel();
-        var client = new HttpClient { BaseAddress = baseAddress };
         await client.SetBalanceAsync(userId, balance);
-
-        var context = await chromium.Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = baseAddress.ToString() }).Bounded();
         var page = await context.NewPageAsync().Bounded();
         await page.GotoAsync($"/?user={userId}").Bounded();
         await Expect(page.Locator("#balance")).ToHaveTextAsync(balance.ToString(System.Globalization.CultureInfo.InvariantCulture), s_textTimeout).Bounded();
-        return (context, page, client);
+        return page;
     }
 }

@@ -73,6 +73,10 @@ public sealed class CheckoutApiFactory : WebApplicationFactory<Program>
 
     public override async ValueTask DisposeAsync()
     {
+        // A failed test may leave requests held at a gate; let them finish so the server stops promptly.
+        Payments.Charges.Open();
+        Payments.Verifications.Open();
+        Products.Loads.Open();
         _probe?.Dispose();
         await base.DisposeAsync();
         SqliteConnection.ClearAllPools();

@@ -48,18 +48,28 @@ public sealed class Gate
     }
 
     /// <summary>Completes when at least <paramref name="count"/> callers have arrived (bounded).</summary>
-    public Task WaitForEnteredAsync(int count)
+    public async Task WaitForEnteredAsync(int count)
     {
+        Task reached;
         lock (_lock)
         {
             if (_entered >= count)
             {
-                return Task.CompletedTask;
+                return;
             }
 
-            var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _waiters.Add((count, reached));
-            return reached.Task.Bounded();
+            var source = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiters.Add((count, source));
+            reached = source.Task;
+        }
+
+        try
+        {
+            await reached.Bounded();
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"Expected {count} request(s) at the gate, but only {Entered} arrived.");
         }
     }
 

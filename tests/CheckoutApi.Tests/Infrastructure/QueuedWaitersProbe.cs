@@ -42,18 +42,28 @@ public sealed class QueuedWaitersProbe : IDisposable
     }
 
     /// <summary>Completes when at least <paramref name="count"/> waiters are queued (bounded).</summary>
-    public Task WaitForQueuedAsync(long count)
+    public async Task WaitForQueuedAsync(long count)
     {
+        Task reached;
         lock (_lock)
         {
             if (_queued >= count)
             {
-                return Task.CompletedTask;
+                return;
             }
 
-            var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _waiters.Add((count, reached));
-            return reached.Task.Bounded();
+            var source = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiters.Add((count, source));
+            reached = source.Task;
+        }
+
+        try
+        {
+            await reached.Bounded();
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"Expected {count} request(s) queued on a keyed lock, but {Queued} are.");
         }
     }
 
