@@ -8,7 +8,8 @@ namespace KeyedLock.AspNetCore;
 /// Serializes an endpoint's handler by its <see cref="SerializeByAttribute"/> keys, for apps that do not use
 /// <c>app.UseKeyedSerialization()</c>. <c>.SerializeBy(...)</c> adds it automatically when the middleware is not in
 /// the pipeline; add it yourself for attribute-only endpoints with
-/// <c>AddEndpointFilter&lt;KeyedSerializationEndpointFilter&gt;()</c> (minimal APIs, route groups, <c>MapControllers()</c>).
+/// <c>AddEndpointFilter&lt;KeyedSerializationEndpointFilter&gt;()</c> (minimal APIs, route groups) or
+/// <c>MapControllers().AddEndpointFilter(new KeyedSerializationEndpointFilter())</c>.
 /// </summary>
 /// <remarks>
 /// Same semantics as the middleware, scoped to the handler: the lease is released when the handler returns, before

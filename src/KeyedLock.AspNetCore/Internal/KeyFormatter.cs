@@ -6,7 +6,9 @@ using System.Text;
 namespace KeyedLock.AspNetCore.Internal;
 
 /// <summary>
-/// Builds final keys <c>{scope}|{part=value}|...</c>. The characters <c>\ | = #</c> are escaped with <c>\</c> in the
+/// Builds final keys: <c>{scope}|{value}|...</c> when a scope is set (the scope names what the values identify, so
+/// <c>route:from</c> and <c>route:to</c> in scope <c>account</c> lock the same accounts), otherwise
+/// <c>|{part=value}|...</c> (the part text, e.g. <c>route:userId</c>, names the value). The characters <c>\ | = #</c> are escaped with <c>\</c> in the
 /// scope, the part labels and the values, so two different inputs never give the same key. Values longer than
 /// <see cref="MaxValueLength"/> are replaced by <c>#</c> and the hex SHA-256 of their UTF-8 bytes (an unescaped
 /// <c>#</c> only ever starts a hash).
@@ -20,8 +22,8 @@ internal static class KeyFormatter
     /// <summary>The constant start of a key: the escaped scope (may be empty).</summary>
     internal static string Prefix(string? scope) => Escape(scope ?? string.Empty);
 
-    /// <summary>The constant label of a part: <c>|</c>, the escaped part text and <c>=</c>.</summary>
-    internal static string Label(KeyPart part) => "|" + Escape(part.Text) + "=";
+    /// <summary>The constant label of a part: <c>|</c>, then, without a scope, the escaped part text and <c>=</c>.</summary>
+    internal static string Label(KeyPart part, bool scoped) => scoped ? "|" : "|" + Escape(part.Text) + "=";
 
     internal static string Build(string prefix, string[] labels, string?[] values)
     {

@@ -125,6 +125,7 @@ internal sealed class KeyedSerializationHandler
     internal async ValueTask RejectLockLostAsync(HttpContext context, KeyedSerializationFeature feature, Exception exception)
     {
         KeyedSerializationLog.LockLost(_logger, feature.Plan.RouteTag);
+        context.RequestAborted = feature.OriginalRequestAborted;
         context.Response.Clear();
         await _rejections.WriteAsync(context, feature.Plan, KeyedSerializationRejectionReason.LockLost, feature.Owners[0], null, exception).ConfigureAwait(false);
     }

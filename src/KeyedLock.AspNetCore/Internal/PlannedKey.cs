@@ -8,8 +8,9 @@ internal sealed class PlannedKey
         Parts = attribute.Parts;
         Template = attribute.Template;
         PolicyName = attribute.Policy;
-        Prefix = KeyFormatter.Prefix(attribute.Scope ?? policy?.Scope);
-        Labels = Array.ConvertAll(Parts, KeyFormatter.Label);
+        var scope = attribute.Scope ?? policy?.Scope;
+        Prefix = KeyFormatter.Prefix(scope);
+        Labels = Array.ConvertAll(Parts, part => KeyFormatter.Label(part, scoped: !string.IsNullOrEmpty(scope)));
         Timeout = attribute.Timeout ?? policy?.Timeout ?? options.DefaultTimeout;
         QueueLimit = attribute.QueueLimitOrNull ?? policy?.QueueLimit ?? options.DefaultQueueLimit;
         RejectionStatusCode = policy?.RejectionStatusCode ?? options.RejectionStatusCode;
