@@ -13,7 +13,8 @@ builder.Services.AddControllers();
 builder.Services.AddProblemDetails();
 
 // Keyed serialization: the one place that decides how requests are serialized. In-process locks by default;
-// a distributed provider (several app instances sharing one lock) is registered here and nothing else changes.
+// a distributed lock provider (so several app instances share the locks, e.g. from ConnectionStrings:KeyedLock)
+// is chained onto this builder, and nothing else in the sample changes.
 builder.Services.AddKeyedSerialization(options =>
 {
     // A request waits at most 10 s behind earlier ones with the same key, then gets 429 with Retry-After.
