@@ -18,7 +18,7 @@ public sealed class PostgresKeyedLockHealthCheck(PostgresKeyedLockProvider provi
         var data = new Dictionary<string, object>
         {
             ["activeLeases"] = _provider.ActiveLeases,
-            ["activeKeys"] = _provider.Count,
+            ["waitingKeys"] = _provider.WaitingKeys,
         };
         try
         {

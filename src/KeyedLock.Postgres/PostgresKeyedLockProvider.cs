@@ -15,8 +15,10 @@ namespace KeyedLock.Postgres;
 /// <remarks>
 /// <para>
 /// Two tiers: requests first queue per key in an in-process <see cref="KeyedLockRegistry"/>; only the head of that
-/// queue opens a connection and waits in PostgreSQL. One instance therefore uses at most one waiting and one holding
-/// connection per key, and PostgreSQL orders the instances by their arrival in its lock queue.
+/// queue opens a connection and waits in PostgreSQL, and it leaves the in-process queue as soon as PostgreSQL grants
+/// it the lock, so that the next local waiter can queue in PostgreSQL behind it. One instance therefore uses at most
+/// one waiting and one holding connection per key, and PostgreSQL orders the instances by their arrival in its
+/// lock queue.
 /// </para>
 /// <para>
 /// Waits are bounded on the server with <c>lock_timeout</c> (a zero timeout uses <c>pg_try_advisory_lock</c>).
@@ -79,8 +81,8 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
     /// <summary>The data source that provides the lock connections.</summary>
     public NpgsqlDataSource DataSource => _dataSource;
 
-    /// <summary>Keys with a holder or a waiter in this instance right now. Returns to 0 when everything is released.</summary>
-    public int Count => _local.Count;
+    /// <summary>Keys with a waiter in this instance right now (holders are counted by <see cref="ActiveLeases"/>).</summary>
+    public int WaitingKeys => _local.Count;
 
     /// <summary>Leases of this instance that hold a PostgreSQL advisory lock (and a connection) right now.</summary>
     public int ActiveLeases => _active.Count;
@@ -273,21 +275,18 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
             PostgresLease? lease;
             try
             {
-                lease = await AcquireRemoteAsync(key, local.Lease, timeout, started, token).ConfigureAwait(false);
+                lease = await AcquireRemoteAsync(key, timeout, started, token).ConfigureAwait(false);
             }
-            catch
+            finally
             {
+                // Granted, timed out or failed: this request no longer waits, so the next local waiter may queue in
+                // PostgreSQL (behind this holder). Mutual exclusion is the advisory lock's job.
                 await local.Lease.DisposeAsync().ConfigureAwait(false);
-                throw;
             }
 
-            if (lease is null)
-            {
-                await local.Lease.DisposeAsync().ConfigureAwait(false);
-                return new Grant(null, KeyedLockFailureReason.TimedOut, key, timeout, _options.MaxQueueLengthPerKey);
-            }
-
-            return new Grant(lease, KeyedLockFailureReason.None, key, timeout, _options.MaxQueueLengthPerKey);
+            return lease is null
+                ? new Grant(null, KeyedLockFailureReason.TimedOut, key, timeout, _options.MaxQueueLengthPerKey)
+                : new Grant(lease, KeyedLockFailureReason.None, key, timeout, _options.MaxQueueLengthPerKey);
         }
         catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested)
         {
@@ -300,7 +299,7 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
     }
 
     /// <summary>The second tier: a connection waits for the advisory lock. Null when the timeout elapsed.</summary>
-    private async Task<PostgresLease?> AcquireRemoteAsync(string key, KeyedLockLease local, TimeSpan timeout, long started, CancellationToken token)
+    private async Task<PostgresLease?> AcquireRemoteAsync(string key, TimeSpan timeout, long started, CancellationToken token)
     {
         var lockId = _keys.Compute(key);
         for (var attempt = 0; ; attempt++)
@@ -362,7 +361,7 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
             }
 
             var id = Interlocked.Increment(ref _lastId);
-            var lease = new PostgresLease(this, key, id, lockId, _sequence is null ? id : granted, connection, local);
+            var lease = new PostgresLease(this, key, id, lockId, _sequence is null ? id : granted, connection);
             _active.TryAdd(lease, 0);
             lease.StartProbing(_time, _options.LostLockCheckInterval);
             return lease;

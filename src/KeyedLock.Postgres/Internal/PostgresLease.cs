@@ -3,8 +3,7 @@ using Npgsql;
 namespace KeyedLock.Postgres.Internal;
 
 /// <summary>
-/// One grant of a <see cref="PostgresKeyedLockProvider"/>: the advisory lock held by a dedicated connection, plus
-/// the in-process (first tier) lease of the same key. Probes its connection periodically and fires
+/// One grant of a <see cref="PostgresKeyedLockProvider"/>: the advisory lock held by a dedicated connection. Probes its connection periodically and fires
 /// <see cref="KeyedLockLease.LostToken"/> when the session (and with it the lock) is gone.
 /// </summary>
 internal sealed class PostgresLease : KeyedLockLeaseOwner
@@ -12,7 +11,6 @@ internal sealed class PostgresLease : KeyedLockLeaseOwner
     private static readonly TimerCallback s_onProbe = static state => _ = ((PostgresLease)state!).ProbeAsync();
 
     private readonly NpgsqlConnection _connection;
-    private readonly KeyedLockLease _local;
     private readonly CancellationTokenSource _lost = new();
 
     // Serializes the probe and the release on the connection (one command at a time).
@@ -21,7 +19,7 @@ internal sealed class PostgresLease : KeyedLockLeaseOwner
     private int _released;
     private volatile bool _isLost;
 
-    internal PostgresLease(PostgresKeyedLockProvider provider, string key, long id, long lockId, long fencingToken, NpgsqlConnection connection, KeyedLockLease local)
+    internal PostgresLease(PostgresKeyedLockProvider provider, string key, long id, long lockId, long fencingToken, NpgsqlConnection connection)
     {
         Provider = provider;
         Key = key;
@@ -29,7 +27,6 @@ internal sealed class PostgresLease : KeyedLockLeaseOwner
         LockId = lockId;
         FencingToken = fencingToken;
         _connection = connection;
-        _local = local;
     }
 
     internal PostgresKeyedLockProvider Provider { get; }
@@ -124,21 +121,12 @@ internal sealed class PostgresLease : KeyedLockLeaseOwner
 
         try
         {
-            // Unlock first, then hand the key to the next local waiter, which then queues in PostgreSQL.
             await Provider.UnlockAndCloseAsync(_connection, Key, async).ConfigureAwait(false);
         }
         finally
         {
             _gate.Release();
             Provider.OnReleased(this);
-            if (async)
-            {
-                await _local.DisposeAsync().ConfigureAwait(false);
-            }
-            else
-            {
-                _local.Dispose();
-            }
         }
     }
 
