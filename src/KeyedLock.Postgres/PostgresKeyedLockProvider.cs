@@ -148,9 +148,20 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
     /// <summary>Opens a connection and runs <c>SELECT 1</c>: the health check.</summary>
     internal async Task PingAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand(PostgresSql.Probe, connection);
-        await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+        for (var attempt = 0; ; attempt++)
+        {
+            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await using var command = new NpgsqlCommand(PostgresSql.Probe, connection);
+                await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception) when (attempt == 0 && connection.State != ConnectionState.Open && !cancellationToken.IsCancellationRequested)
+            {
+                NpgsqlConnection.ClearPool(connection); // a stale pooled connection (e.g. the server restarted): retry once
+            }
+        }
     }
 
     internal async Task ProbeAsync(NpgsqlConnection connection)

@@ -32,11 +32,8 @@ public abstract class PostgresTestBase : IAsyncLifetime
         return disposable;
     }
 
-    public Task InitializeAsync()
-    {
-        _ = TestDatabase.ConnectionString; // fails clearly in CI when PostgreSQL is missing
-        return Task.CompletedTask;
-    }
+    // TestDatabase.ConnectionString fails clearly (in CI) when a test needs PostgreSQL and it is missing.
+    public Task InitializeAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
     {
