@@ -27,6 +27,9 @@ var keyedLockConnection = builder.Configuration.GetConnectionString("KeyedLock")
 if (keyedLockConnection is not null)
 {
     keyedLock.UsePostgres(keyedLockConnection, o => o.KeyNamespace = "checkoutapi");
+
+    // Idempotent responses (checkout with an Idempotency-Key, webhook redeliveries) are replayed by every instance.
+    keyedLock.UsePostgresIdempotencyStore(keyedLockConnection);
     builder.Services.AddHealthChecks().AddCheck<PostgresKeyedLockHealthCheck>("keyedlock");
 }
 

@@ -11,9 +11,14 @@ namespace CheckoutApi.Checkout;
 [ApiController]
 public sealed class CheckoutController(CheckoutService checkout) : ControllerBase
 {
-    /// <summary>Checks out; requests for the same user run one at a time, in arrival order.</summary>
+    /// <summary>
+    /// Checks out; requests for the same user run one at a time, in arrival order. A request that repeats an
+    /// <c>Idempotency-Key</c> (the page sends one per click of "Pay", and resends it when a response is lost) gets
+    /// the first response again instead of paying twice; requests without the header are not deduplicated.
+    /// </summary>
     [HttpPost("/api/users/{userId}/checkout")]
     [SerializeBy("route:userId")]
+    [Idempotent(KeyRequired = false)]
     [ProducesResponseType<Users.Order>(StatusCodes.Status201Created)]
     [ProducesResponseType<ProblemDetails>(StatusCodes.Status409Conflict)]
     public Task<IActionResult> Checkout(string userId, CheckoutRequest request) => RunAsync(userId, request);

@@ -15,10 +15,11 @@ internal static class WebhookEndpoints
 
     public static IEndpointRouteBuilder MapWebhookEndpoints(this IEndpointRouteBuilder app)
     {
-        // Deliveries with the same id run one at a time, so the "already processed?" check below sees the
-        // first delivery's record. A request without the header is rejected (400) before the handler runs.
+        // Idempotent by the delivery id: deliveries with the same id run one at a time (the library serializes them
+        // on the id), and a redelivery gets the first delivery's response again (with Idempotent-Replayed: true)
+        // without running the handler. A request without the header is rejected (400) before the handler runs.
         app.MapPost("/api/webhooks/payments", HandleAsync)
-            .SerializeBy("header:" + WebhookIdHeader);
+            .Idempotent("header:" + WebhookIdHeader);
         return app;
     }
 
@@ -39,6 +40,9 @@ internal static class WebhookEndpoints
             });
         }
 
+        // The library only remembers responses for its replay window, per instance with the in-memory store (or in
+        // PostgreSQL with UsePostgresIdempotencyStore). The processed_webhooks table is the durable ledger: a
+        // redelivery the store no longer knows (another instance, a restart, days later) still credits nothing.
         if (await users.IsWebhookProcessedAsync(webhookId, cancellationToken))
         {
             stats.WebhookSkipped();

@@ -24,10 +24,24 @@ async function refresh() {
   }));
 }
 
+// One Idempotency-Key per click of "Pay": a second click is a second payment (serialized, so it cannot overdraw),
+// but if a click's response is lost, resending it with the same key returns the first response, not a new charge.
 async function pay(path) {
-  const response = await fetch(path, { method: "POST", headers: json, body: JSON.stringify({ amount: Number($("amount").value) }) });
+  const key = crypto.randomUUID();
+  const send = () => fetch(path, {
+    method: "POST",
+    headers: { ...json, "Idempotency-Key": key },
+    body: JSON.stringify({ amount: Number($("amount").value) }),
+  });
+  let response;
+  try {
+    response = await send();
+  } catch {
+    response = await send(); // the network failed: retry once with the same key
+  }
   const body = await response.json();
-  log(`${path} -> ${response.status} ${response.status === 201 ? `order ${body.orderId}` : body.title}`);
+  const replayed = response.headers.get("Idempotent-Replayed") === "true" ? " (replayed)" : "";
+  log(`${path} -> ${response.status} ${response.status === 201 ? `order ${body.orderId}` : body.title}${replayed}`);
   await refresh();
 }
 
