@@ -27,6 +27,7 @@ internal sealed class IdempotencyHandler
     private readonly KeyedSerializationOptions _serialization;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly IdempotencyInstruments _instruments;
     private readonly ConditionalWeakTable<Endpoint, IdempotencyPlan> _plans = [];
     private readonly ConditionalWeakTable<Endpoint, IdempotencyPlan>.CreateValueCallback _compile;
 
@@ -36,7 +37,8 @@ internal sealed class IdempotencyHandler
         IOptions<IdempotencyOptions> options,
         IOptions<KeyedSerializationOptions> serialization,
         TimeProvider? timeProvider,
-        ILogger<IdempotencyHandler> logger)
+        ILogger<IdempotencyHandler> logger,
+        IdempotencyInstruments instruments)
     {
         _provider = provider;
         _store = store;
@@ -44,6 +46,7 @@ internal sealed class IdempotencyHandler
         _serialization = serialization.Value;
         _time = timeProvider ?? TimeProvider.System;
         _logger = logger;
+        _instruments = instruments;
         _compile = endpoint => new IdempotencyPlan(endpoint, endpoint.Metadata.GetMetadata<IdempotentAttribute>()!, _options, _serialization);
     }
 
@@ -64,41 +67,42 @@ internal sealed class IdempotencyHandler
         byte[]? buffer = null;
         try
         {
-            // The body is read once: for the fingerprint, and for body: key parts.
+            // The body is read once, for the fingerprint and for body: key parts; without body parts the key is
+            // resolved first, so a request without a key is answered before its body is read.
             var length = 0;
-            if (plan.NeedsBody || HasBody(request))
+            string? key = null;
+            string? missingPart = null;
+            if (!plan.NeedsBody)
+            {
+                (key, missingPart) = await ResolveKeyAsync(context, plan, default).ConfigureAwait(false);
+                if (key is null)
+                {
+                    return await NoKeyAsync(context, plan, missingPart).ConfigureAwait(false);
+                }
+            }
+
+            if (plan.NeedsBody || HasBody(context))
             {
                 (buffer, length) = await ReadBodyAsync(context).ConfigureAwait(false);
                 if (buffer is null)
                 {
                     return await RejectAsync(
-                        context, plan, StatusCodes.Status413PayloadTooLarge, IdempotencyProblemWriter.BodyTooLarge, "Request body too large",
+                        context, plan, StatusCodes.Status413PayloadTooLarge, IdempotencyMetrics.ResultRejected, IdempotencyProblemWriter.BodyTooLarge, "Request body too large",
                         $"This endpoint fingerprints the request body for idempotency, and the body is larger than {_options.MaxRequestBodyBytes} bytes.").ConfigureAwait(false);
                 }
             }
 
-            var (key, missingPart) = await ResolveKeyAsync(context, plan, buffer.AsMemory(0, length)).ConfigureAwait(false);
-            if (key is null)
+            if (plan.NeedsBody)
             {
-                if (missingPart is null)
+                (key, missingPart) = await ResolveKeyAsync(context, plan, buffer.AsMemory(0, length)).ConfigureAwait(false);
+                if (key is null)
                 {
-                    return await RejectAsync(
-                        context, plan, StatusCodes.Status400BadRequest, IdempotencyProblemWriter.InvalidKey, "Invalid idempotency key",
-                        $"The idempotency key is longer than {_options.MaxKeyLength} characters.").ConfigureAwait(false);
+                    return await NoKeyAsync(context, plan, missingPart).ConfigureAwait(false);
                 }
-
-                if (!plan.KeyRequired)
-                {
-                    return IdempotencyScope.Unprotected;
-                }
-
-                return await RejectAsync(
-                    context, plan, StatusCodes.Status400BadRequest, IdempotencyProblemWriter.MissingKey, "Missing idempotency key",
-                    $"This operation is idempotent and requires an idempotency key ('{missingPart}').").ConfigureAwait(false);
             }
 
             var fingerprint = Fingerprint(request, buffer.AsSpan(0, length));
-            return await LookUpOrAcquireAsync(context, plan, key, fingerprint).ConfigureAwait(false);
+            return await LookUpOrAcquireAsync(context, plan, key!, fingerprint).ConfigureAwait(false);
         }
         finally
         {
@@ -107,6 +111,26 @@ internal sealed class IdempotencyHandler
                 ArrayPool<byte>.Shared.Return(buffer);
             }
         }
+    }
+
+    private async ValueTask<IdempotencyScope?> NoKeyAsync(HttpContext context, IdempotencyPlan plan, string? missingPart)
+    {
+        if (missingPart is null)
+        {
+            return await RejectAsync(
+                context, plan, StatusCodes.Status400BadRequest, IdempotencyMetrics.ResultInvalidKey, IdempotencyProblemWriter.InvalidKey, "Invalid idempotency key",
+                $"The idempotency key is longer than {_options.MaxKeyLength} characters.").ConfigureAwait(false);
+        }
+
+        if (!plan.KeyRequired)
+        {
+            _instruments.Request(plan, IdempotencyMetrics.ResultUnprotected);
+            return IdempotencyScope.Unprotected;
+        }
+
+        return await RejectAsync(
+            context, plan, StatusCodes.Status400BadRequest, IdempotencyMetrics.ResultInvalidKey, IdempotencyProblemWriter.MissingKey, "Missing idempotency key",
+            $"This operation is idempotent and requires an idempotency key ('{missingPart}').").ConfigureAwait(false);
     }
 
     /// <summary>Stops capturing, stores the response when it is complete and storable, and releases the key.</summary>
@@ -132,6 +156,7 @@ internal sealed class IdempotencyHandler
             var why = completed ? WhyNotStored(context, scope) : "the request failed or was aborted";
             if (why is not null)
             {
+                _instruments.Request(scope.Plan, IdempotencyMetrics.ResultNotStored);
                 IdempotencyLog.NotStored(_logger, scope.Plan.RouteTag, response.StatusCode, why);
                 return;
             }
@@ -141,6 +166,7 @@ internal sealed class IdempotencyHandler
             try
             {
                 var stored = await _store.TryAddAsync(scope.Key, record, now, CancellationToken.None).ConfigureAwait(false);
+                _instruments.Request(scope.Plan, stored ? IdempotencyMetrics.ResultStored : IdempotencyMetrics.ResultNotStored);
                 if (stored)
                 {
                     IdempotencyLog.Stored(_logger, scope.Plan.RouteTag, record.StatusCode, record.Body.Length);
@@ -153,6 +179,7 @@ internal sealed class IdempotencyHandler
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 // The client has its response; a later duplicate will run again.
+                _instruments.Request(scope.Plan, IdempotencyMetrics.ResultNotStored);
                 IdempotencyLog.StoreFailed(_logger, scope.Plan.RouteTag, ex);
             }
         }
@@ -179,7 +206,7 @@ internal sealed class IdempotencyHandler
         catch (Exception ex) when (ex is KeyedLockTimeoutException or KeyedLockQueueFullException)
         {
             return await RejectAsync(
-                context, plan, StatusCodes.Status409Conflict, IdempotencyProblemWriter.InProgress, "Request in progress",
+                context, plan, StatusCodes.Status409Conflict, IdempotencyMetrics.ResultInProgress, IdempotencyProblemWriter.InProgress, "Request in progress",
                 "A request with the same idempotency key is still being processed. Retry later to receive its response.", _options.RetryAfter).ConfigureAwait(false);
         }
         catch (KeyedLockUnavailableException)
@@ -241,11 +268,12 @@ internal sealed class IdempotencyHandler
         if (!string.Equals(record.Fingerprint, fingerprint, StringComparison.Ordinal))
         {
             return await RejectAsync(
-                context, plan, StatusCodes.Status422UnprocessableEntity, IdempotencyProblemWriter.KeyReused, "Idempotency key reused",
+                context, plan, StatusCodes.Status422UnprocessableEntity, IdempotencyMetrics.ResultKeyReused, IdempotencyProblemWriter.KeyReused, "Idempotency key reused",
                 "This idempotency key was already used for a different request (method, path, query or body).").ConfigureAwait(false);
         }
 
         IdempotencyLog.Replayed(_logger, plan.RouteTag, record.StatusCode);
+        _instruments.Request(plan, IdempotencyMetrics.ResultReplayed);
         var response = context.Response;
         response.StatusCode = record.StatusCode;
         foreach (var (name, value) in record.Headers)
@@ -271,11 +299,12 @@ internal sealed class IdempotencyHandler
 
     private async ValueTask<IdempotencyScope?> UnavailableAsync(HttpContext context, IdempotencyPlan plan) =>
         await RejectAsync(
-            context, plan, StatusCodes.Status503ServiceUnavailable, IdempotencyProblemWriter.Unavailable, "Idempotency unavailable",
+            context, plan, StatusCodes.Status503ServiceUnavailable, IdempotencyMetrics.ResultRejected, IdempotencyProblemWriter.Unavailable, "Idempotency unavailable",
             "The service that makes this operation idempotent is unavailable, so the request was not run. Retry later.", _options.RetryAfter).ConfigureAwait(false);
 
-    private async ValueTask<IdempotencyScope?> RejectAsync(HttpContext context, IdempotencyPlan plan, int status, string reason, string title, string detail, TimeSpan? retryAfter = null)
+    private async ValueTask<IdempotencyScope?> RejectAsync(HttpContext context, IdempotencyPlan plan, int status, string result, string reason, string title, string detail, TimeSpan? retryAfter = null)
     {
+        _instruments.Request(plan, result);
         IdempotencyLog.Rejected(_logger, plan.RouteTag, status, reason);
         await IdempotencyProblemWriter.WriteAsync(context, status, reason, title, detail, retryAfter).ConfigureAwait(false);
         return null;
@@ -405,8 +434,8 @@ internal sealed class IdempotencyHandler
         }
     }
 
-    private static bool HasBody(HttpRequest request) =>
-        request.ContentLength is > 0 || (request.ContentLength is null && request.Headers.ContainsKey(HeaderNames.TransferEncoding));
+    private static bool HasBody(HttpContext context) =>
+        context.Request.ContentLength is { } length ? length > 0 : context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? true;
 
     /// <summary>Method, path and query, and the SHA-256 of the body: hex SHA-256 of it all.</summary>
     private static string Fingerprint(HttpRequest request, ReadOnlySpan<byte> body)

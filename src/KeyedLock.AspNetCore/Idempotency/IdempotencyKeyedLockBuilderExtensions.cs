@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using KeyedLock;
 using KeyedLock.AspNetCore;
 using KeyedLock.AspNetCore.Internal;
@@ -37,12 +38,14 @@ public static class IdempotencyKeyedLockBuilderExtensions
         services.AddOptions<IdempotencyOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<IdempotencyOptions>, IdempotencyOptionsValidator>());
         services.TryAddSingleton<IIdempotencyStore>(static sp => new MemoryIdempotencyStore(sp.GetRequiredService<IOptions<IdempotencyOptions>>().Value.MemoryStoreSizeLimit));
+        services.TryAddSingleton(static sp => new IdempotencyInstruments(sp.GetService<IMeterFactory>()));
         services.TryAddSingleton(static sp => new IdempotencyHandler(
             sp.GetRequiredService<IKeyedLockProvider>(),
             sp.GetRequiredService<IIdempotencyStore>(),
             sp.GetRequiredService<IOptions<IdempotencyOptions>>(),
             sp.GetRequiredService<IOptions<KeyedSerializationOptions>>(),
             sp.GetService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<IdempotencyHandler>>()));
+            sp.GetRequiredService<ILogger<IdempotencyHandler>>(),
+            sp.GetRequiredService<IdempotencyInstruments>()));
     }
 }
