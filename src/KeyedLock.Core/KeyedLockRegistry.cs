@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using KeyedLock.Internal;
 
 namespace KeyedLock;
@@ -20,7 +21,7 @@ namespace KeyedLock;
 public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
 {
     private readonly LockStripe[] _stripes;
-    private readonly int _stripeMask;
+    private readonly int _stripeShift;
     private readonly int _maxQueue;
     private readonly bool _detectReentrancy;
     private readonly TimeProvider _time;
@@ -54,7 +55,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
             _stripes[i] = new LockStripe(this);
         }
 
-        _stripeMask = stripeCount - 1;
+        _stripeShift = 32 - BitOperations.Log2((uint)stripeCount);
         _waiterPool = new LockWaiter?[Math.Max(8, Environment.ProcessorCount * 4)];
         _metrics = new RegistryMetrics(meterFactory, () => Count);
     }
@@ -179,16 +180,19 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
             throw new KeyedLockRecursionException(key);
         }
 
-        var stripe = _stripes[key.GetHashCode() & _stripeMask];
+        // One randomized (Marvin) hash per operation: keys often come from request input, so the table must not be
+        // open to hash flooding. The high bits pick the stripe; the stripe's table uses the low bits.
+        var hash = key.GetHashCode();
+        var stripe = _stripes[(int)((uint)hash >> _stripeShift)];
         EnterStatus status;
         lock (stripe.Gate)
         {
-            var entry = stripe.GetOrAddLocked(key);
+            var entry = stripe.GetOrAddLocked(key, hash);
             if (entry.Queued == 0 && entry.Holders < MaxConcurrencyPerKey)
             {
                 var id = NextGrantId();
                 entry.AddHolderLocked(id, _metrics.HoldDurationEnabled ? _time.GetTimestamp() : 0);
-                lease = new KeyedLockLease(entry, key, id);
+                lease = new KeyedLockLease(entry, key, id, trusted: true);
                 waiter = null;
                 status = EnterStatus.Acquired;
             }
@@ -264,7 +268,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
                 var grant = NextGrantId();
                 entry.AddHolderLocked(grant, _metrics.HoldDurationEnabled ? _time.GetTimestamp() : 0);
                 head.Outcome = WaiterOutcome.Granted;
-                head.Lease = new KeyedLockLease(entry, entry.Key, grant);
+                head.Lease = new KeyedLockLease(entry, entry.Key, grant, trusted: true);
                 next = head;
             }
             else if (entry.IsEmpty)
@@ -383,6 +387,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private long NextGrantId() => Interlocked.Increment(ref _lastGrantId);
 
     private LockWaiter RentWaiter(bool pooled)
