@@ -27,6 +27,9 @@ internal sealed class HttpPipeline : IAsyncDisposable
         var app = builder.Build();
         app.UseRouting();
         configure(app);
+
+        // WebApplication adds the endpoint middleware only when the host builds the pipeline; here we build it.
+        app.UseEndpoints(static _ => { });
         return new HttpPipeline(app);
     }
 

@@ -4,9 +4,7 @@ using BenchmarkDotNet.Attributes;
 using KeyedLock.AspNetCore;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace KeyedLock.Benchmarks;
 

@@ -96,7 +96,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
             return ValueTask.FromCanceled<KeyedLockLease>(cancellationToken);
         }
 
-        var status = TryEnter(key, timeout, cancellationToken, out var lease, out var waiter);
+        var status = TryEnter(key, timeout, cancellationToken, isAttempt: false, out var lease, out var waiter);
         switch (status)
         {
             case EnterStatus.Acquired:
@@ -122,7 +122,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
             return ValueTask.FromCanceled<KeyedLockAttempt>(cancellationToken);
         }
 
-        var status = TryEnter(key, timeout, cancellationToken, out var lease, out var waiter);
+        var status = TryEnter(key, timeout, cancellationToken, isAttempt: true, out var lease, out var waiter);
         switch (status)
         {
             case EnterStatus.Acquired:
@@ -139,7 +139,28 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
 
     /// <inheritdoc />
     public ValueTask<KeyedLockLease> AcquireAsync(IReadOnlyCollection<string> keys, TimeSpan timeout, CancellationToken cancellationToken = default)
-        => KeyedLockMultiKey.AcquireAllAsync(this, keys, timeout, _time, cancellationToken);
+    {
+        var acquisition = KeyedLockMultiKey.AcquireAllAsync(this, keys, timeout, _time, cancellationToken);
+        if (!_detectReentrancy || acquisition.IsFaulted || acquisition.IsCanceled)
+        {
+            return acquisition;
+        }
+
+        // The keys are acquired inside an async method, whose AsyncLocal writes do not reach this caller: record
+        // them in the caller's flow (now, or when the caller reads the result). A single key tracks itself.
+        if (acquisition.IsCompletedSuccessfully)
+        {
+            var lease = acquisition.Result;
+            if (lease.Owner is MultiKeyLeaseOwner)
+            {
+                TrackHeld(lease);
+            }
+
+            return new ValueTask<KeyedLockLease>(lease);
+        }
+
+        return MultiKeyAcquisition.Track(this, acquisition);
+    }
 
     /// <summary>Disposes the registry's private meter, if it created one. Held leases stay valid.</summary>
     public void Dispose() => _metrics.Dispose();
@@ -152,7 +173,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
         QueueFull,
     }
 
-    private EnterStatus TryEnter(string key, TimeSpan timeout, CancellationToken cancellationToken, out KeyedLockLease lease, out LockWaiter? waiter)
+    private EnterStatus TryEnter(string key, TimeSpan timeout, CancellationToken cancellationToken, bool isAttempt, out KeyedLockLease lease, out LockWaiter? waiter)
     {
         if (_detectReentrancy && HeldLeases.IsHeldByCurrentFlow(this, key))
         {
@@ -193,6 +214,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
                 waiter.Entry = entry;
                 waiter.Key = key;
                 waiter.Timeout = timeout;
+                waiter.IsAttempt = isAttempt;
                 waiter.CancellationToken = cancellationToken;
                 waiter.WaitStarted = _metrics.WaitDurationEnabled ? _time.GetTimestamp() : 0;
                 entry.EnqueueLocked(waiter);
@@ -296,7 +318,15 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
         _metrics.WaiterQueued(-1);
         _metrics.Acquisition(result);
         _metrics.WaitEnded(result, waiter.WaitStarted, _time);
-        waiter.Complete(outcome == WaiterOutcome.Canceled ? new OperationCanceledException(waiter.CancellationToken) : null);
+
+        // A timed-out AcquireAsync completes faulted (so the ValueTask reports IsFaulted, not IsCompletedSuccessfully);
+        // a timed-out TryAcquireAsync completes with a result that its GetResult turns into a failed attempt.
+        waiter.Complete(outcome switch
+        {
+            WaiterOutcome.Canceled => new OperationCanceledException(waiter.CancellationToken),
+            WaiterOutcome.TimedOut when !waiter.IsAttempt => new KeyedLockTimeoutException(waiter.Key, waiter.Timeout),
+            _ => null,
+        });
     }
 
     /// <summary>Rejects every waiter queued on the entry right now; only a current holder may do it.</summary>
@@ -339,9 +369,21 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
     /// <summary>Records a grant in the current async flow for re-entrancy detection.</summary>
     internal void TrackHeld(KeyedLockLease lease)
     {
-        if (_detectReentrancy && lease.Owner is LockEntry entry)
+        if (!_detectReentrancy)
+        {
+            return;
+        }
+
+        if (lease.Owner is LockEntry entry)
         {
             HeldLeases.Push(this, entry, lease.Key, lease.Id);
+        }
+        else if (lease.Owner is MultiKeyLeaseOwner multi)
+        {
+            foreach (var part in multi.Leases)
+            {
+                TrackHeld(part);
+            }
         }
     }
 
