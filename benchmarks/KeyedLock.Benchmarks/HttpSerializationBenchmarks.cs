@@ -1,17 +1,12 @@
 using System.Globalization;
-using System.Threading.RateLimiting;
 using BenchmarkDotNet.Attributes;
-using KeyedLock.AspNetCore;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace KeyedLock.Benchmarks;
 
 /// <summary>
 /// One request through the real ASP.NET Core pipeline (routing, middleware, endpoint, result), in process, with
 /// distinct route values: no serialization vs <c>[SerializeBy("route:id")]</c> vs the framework's rate limiter with a
-/// <see cref="ConcurrencyLimiter"/> partitioned per route value (the closest built-in equivalent).
+/// <c>ConcurrencyLimiter</c> partitioned per route value (the closest built-in equivalent).
 /// </summary>
 /// <remarks>
 /// The request is driven through the app's built <see cref="RequestDelegate"/> with a fresh
@@ -33,39 +28,10 @@ public class HttpSerializationBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _plain = HttpPipeline.Create(
-            _ => { },
-            app => app.MapPost("/items/{id}", static () => Results.Ok()));
-
-        _serialized = HttpPipeline.Create(
-            services => services.AddKeyedSerialization(),
-            app =>
-            {
-                app.UseKeyedSerialization();
-                app.MapPost("/items/{id}", [SerializeBy("route:id")] static () => Results.Ok());
-            });
-
-        _serializedNoReentrancy = HttpPipeline.Create(
-            services =>
-            {
-                services.AddKeyedLock(o => o.DetectReentrancy = false);
-                services.AddKeyedSerialization();
-            },
-            app =>
-            {
-                app.UseKeyedSerialization();
-                app.MapPost("/items/{id}", [SerializeBy("route:id")] static () => Results.Ok());
-            });
-
-        _rateLimited = HttpPipeline.Create(
-            services => services.AddRateLimiter(o => o.AddPolicy("per-id", context => RateLimitPartition.GetConcurrencyLimiter(
-                context.Request.RouteValues["id"]?.ToString() ?? string.Empty,
-                static _ => new ConcurrencyLimiterOptions { PermitLimit = 1, QueueLimit = int.MaxValue, QueueProcessingOrder = QueueProcessingOrder.OldestFirst }))),
-            app =>
-            {
-                app.UseRateLimiter();
-                app.MapPost("/items/{id}", static () => Results.Ok()).RequireRateLimiting("per-id");
-            });
+        _plain = HttpPipeline.Create(HttpApps.PlainServices, HttpApps.Plain);
+        _serialized = HttpPipeline.Create(HttpApps.SerializedServices, HttpApps.Serialized);
+        _serializedNoReentrancy = HttpPipeline.Create(HttpApps.SerializedNoReentrancyServices, HttpApps.Serialized);
+        _rateLimited = HttpPipeline.Create(HttpApps.RateLimitedServices, HttpApps.RateLimited);
     }
 
     [GlobalCleanup]

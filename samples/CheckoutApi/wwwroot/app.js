@@ -7,10 +7,13 @@ function log(line) {
   $("log").textContent = line + "\n" + $("log").textContent;
 }
 
+let latestRefresh = 0;
 async function refresh() {
+  const mine = ++latestRefresh; // responses can arrive out of order: only the latest refresh may paint
   const response = await fetch(`/api/users/${user()}`);
   if (!response.ok) { log(`GET user: ${response.status}`); return; }
   const account = await response.json();
+  if (mine !== latestRefresh) return;
   $("balance").textContent = account.balance;
   $("order-count").textContent = account.orders.length;
   $("orders").replaceChildren(...account.orders.map((o) => {
