@@ -102,6 +102,13 @@ internal sealed class IdempotencyHandler
             }
 
             var fingerprint = Fingerprint(request, buffer.AsSpan(0, length));
+            if (buffer is not null)
+            {
+                // Not held while waiting for the key.
+                ArrayPool<byte>.Shared.Return(buffer);
+                buffer = null;
+            }
+
             return await LookUpOrAcquireAsync(context, plan, key!, fingerprint).ConfigureAwait(false);
         }
         finally
