@@ -15,11 +15,13 @@ internal static class WebhookEndpoints
 
     public static IEndpointRouteBuilder MapWebhookEndpoints(this IEndpointRouteBuilder app)
     {
-        // Idempotent by the delivery id: deliveries with the same id run one at a time (the library serializes them
-        // on the id), and a redelivery gets the first delivery's response again (with Idempotent-Replayed: true)
-        // without running the handler. A request without the header is rejected (400) before the handler runs.
+        // Serialized by the delivery id: deliveries with the same id run one at a time, so the ledger check below
+        // cannot race with the credit. A request without the header is rejected (400) before the handler runs.
+        // Why not .Idempotent("header:Webhook-Id")? The sample's HTTP contract (DESIGN.md section 5, issue 4) says a
+        // duplicate gets 200 {"duplicate": true}; a replay would return the first delivery's body instead. The
+        // library supports it (see docs/idempotency.md); the checkout endpoint shows [Idempotent].
         app.MapPost("/api/webhooks/payments", HandleAsync)
-            .Idempotent("header:" + WebhookIdHeader);
+            .SerializeBy("header:" + WebhookIdHeader);
         return app;
     }
 
@@ -40,9 +42,8 @@ internal static class WebhookEndpoints
             });
         }
 
-        // The library only remembers responses for its replay window, per instance with the in-memory store (or in
-        // PostgreSQL with UsePostgresIdempotencyStore). The processed_webhooks table is the durable ledger: a
-        // redelivery the store no longer knows (another instance, a restart, days later) still credits nothing.
+        // The processed_webhooks table is the durable ledger: a redelivery (another instance, a restart, days later)
+        // credits nothing.
         if (await users.IsWebhookProcessedAsync(webhookId, cancellationToken))
         {
             stats.WebhookSkipped();
