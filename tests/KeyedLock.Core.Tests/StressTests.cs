@@ -37,16 +37,12 @@ public sealed class StressTests(ITestOutputHelper output)
 
         void Note(string outcome) => outcomes.AddOrUpdate(outcome, 1, static (_, n) => n + 1);
 
-        async Task HoldAsync(string key, long ticket, KeyedLockLease lease, bool yieldInside, bool tooMany = false)
+        // Everything a holder checks and records while it holds the key, whichever API granted it.
+        async Task InsideAsync(string key, long ticket, bool yieldInside)
         {
             detector.Enter(key);
             try
             {
-                if (!lease.IsHeld || lease.Key != key)
-                {
-                    problems.Enqueue($"{key}#{ticket}: got a lease that is not a held lease of the key ({lease})");
-                }
-
                 if (concurrency == 1)
                 {
                     // Strictly increasing tickets per key = FIFO (only one holder at a time writes here).
@@ -69,6 +65,16 @@ public sealed class StressTests(ITestOutputHelper output)
             {
                 detector.Exit(key);
             }
+        }
+
+        Task HoldAsync(string key, long ticket, KeyedLockLease lease, bool yieldInside)
+        {
+            if (!lease.IsHeld || lease.Key != key)
+            {
+                problems.Enqueue($"{key}#{ticket}: got a lease that is not a held lease of the key ({lease})");
+            }
+
+            return InsideAsync(key, ticket, yieldInside);
         }
 
         async Task OperationAsync(Random random, string key, long ticket)
@@ -144,32 +150,7 @@ public sealed class StressTests(ITestOutputHelper output)
                         var strategy = random.Next(4) == 0 ? KeyedLockErrorStrategy.Stop : KeyedLockErrorStrategy.Continue;
                         await registry.RunAsync(key, async ct =>
                         {
-                            detector.Enter(key);
-                            try
-                            {
-                                if (concurrency == 1)
-                                {
-                                    var previous = lastTicket.GetValueOrDefault(key, -1);
-                                    if (ticket <= previous)
-                                    {
-                                        problems.Enqueue($"{key}: ticket {ticket} ran after ticket {previous} (FIFO violated)");
-                                    }
-
-                                    lastTicket[key] = ticket;
-                                }
-
-                                Interlocked.Increment(ref granted);
-                                if (yieldInside)
-                                {
-                                    await Task.Yield();
-                                }
-
-                            }
-                            finally
-                            {
-                                detector.Exit(key);
-                            }
-
+                            await InsideAsync(key, ticket, yieldInside);
                             if (fail)
                             {
                                 throw new InvalidOperationException("planned failure");

@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using KeyedLock;
+using KeyedLock.Testing;
 
 namespace CheckoutApi.Tests.Infrastructure;
 
@@ -9,10 +10,8 @@ namespace CheckoutApi.Tests.Infrastructure;
 /// </summary>
 public sealed class QueuedWaitersProbe : IDisposable
 {
-    private readonly Lock _lock = new();
-    private readonly List<(long Count, TaskCompletionSource Reached)> _waiters = [];
+    private readonly CountWatcher _queued = new();
     private readonly MeterListener _listener = new();
-    private long _queued;
 
     public QueuedWaitersProbe(IMeterFactory meterFactory)
     {
@@ -25,60 +24,16 @@ public sealed class QueuedWaitersProbe : IDisposable
                 listener.EnableMeasurementEvents(instrument);
             }
         };
-        _listener.SetMeasurementEventCallback<long>((_, delta, _, _) => OnQueuedChanged(delta));
+        _listener.SetMeasurementEventCallback<long>((_, delta, _, _) => _queued.Add(delta));
         _listener.Start();
     }
 
     /// <summary>Waiters queued right now, across every key of the app.</summary>
-    public long Queued
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _queued;
-            }
-        }
-    }
+    public long Queued => _queued.Value;
 
     /// <summary>Completes when at least <paramref name="count"/> waiters are queued (bounded).</summary>
-    public async Task WaitForQueuedAsync(long count)
-    {
-        Task reached;
-        lock (_lock)
-        {
-            if (_queued >= count)
-            {
-                return;
-            }
-
-            var source = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _waiters.Add((count, source));
-            reached = source.Task;
-        }
-
-        try
-        {
-            await reached.Bounded();
-        }
-        catch (TimeoutException)
-        {
-            throw new TimeoutException($"Expected {count} request(s) queued on a keyed lock, but {Queued} are.");
-        }
-    }
+    public Task WaitForQueuedAsync(long count) =>
+        _queued.WaitForAtLeastAsync(count, queued => $"Expected {count} request(s) queued on a keyed lock, but {queued} are.");
 
     public void Dispose() => _listener.Dispose();
-
-    private void OnQueuedChanged(long delta)
-    {
-        lock (_lock)
-        {
-            _queued += delta;
-            foreach (var waiter in _waiters.Where(w => w.Count <= _queued).ToList())
-            {
-                _waiters.Remove(waiter);
-                waiter.Reached.TrySetResult();
-            }
-        }
-    }
 }
