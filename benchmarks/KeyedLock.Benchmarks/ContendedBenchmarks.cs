@@ -15,7 +15,7 @@ namespace KeyedLock.Benchmarks;
 public class ContendedBenchmarks
 {
     public const int Tasks = 32;
-    public const int Rounds = 50;
+    public const int Rounds = 100;
     private const int Operations = Tasks * Rounds;
     private const string Key = "order-42";
 
