@@ -77,9 +77,19 @@ pg_start() {
   fi
   "${PG_RUN_AS[@]}" "$bindir/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 --no-sync >"$PG_DIR/initdb.log" 2>&1 \
     || { cat "$PG_DIR/initdb.log" >&2; return 1; }
-  "${PG_RUN_AS[@]}" "$bindir/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
-    -o "-p $port -k $PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-    start >&2 || { cat "$PG_DIR/server.log" >&2; return 1; }
+  # Settings go into postgresql.conf (not pg_ctl -o) so that a plain `pg_ctl -D "$KEYEDLOCK_PG_DATA" start`
+  # from a fault-injection test brings back the same server on the same port and socket directory.
+  cat >>"$PG_DIR/data/postgresql.conf" <<EOF
+port = $port
+unix_socket_directories = '$PG_DIR'
+listen_addresses = '127.0.0.1'
+max_connections = 300
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+EOF
+  "${PG_RUN_AS[@]}" "$bindir/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 start >&2 \
+    || { cat "$PG_DIR/server.log" >&2; return 1; }
   export KEYEDLOCK_PG_CONNECTION="Host=127.0.0.1;Port=$port;Username=postgres;Database=postgres;Pooling=true;Maximum Pool Size=100"
   # Let tests stop and restart the server (fault-injection tests) through pg_ctl.
   export KEYEDLOCK_PG_CTL="$bindir/pg_ctl"

@@ -1,6 +1,56 @@
+using CheckoutApi;
+using CheckoutApi.Data;
+using CheckoutApi.Products;
+using CheckoutApi.Stats;
+using CheckoutApi.Users;
+using CheckoutApi.Webhooks;
+using KeyedLock.AspNetCore;
+using KeyedLock.Postgres;
+
 var builder = WebApplication.CreateBuilder(args);
+
+builder.Services.AddCheckoutSample();
+builder.Services.AddControllers();
+builder.Services.AddProblemDetails();
+
+// Keyed serialization: the one place that decides how requests are serialized. In-process locks by default;
+// a distributed provider (several app instances sharing one lock) is registered here and nothing else changes.
+var keyedLock = builder.Services.AddKeyedSerialization(options =>
+{
+    // A request waits at most 10 s behind earlier ones with the same key, then gets 429 with Retry-After.
+    options.DefaultTimeout = TimeSpan.FromSeconds(10);
+});
+
+// Several instances (processes, servers) of the app: set ConnectionStrings:KeyedLock to a PostgreSQL connection
+// string and the same keys are serialized across all of them with PostgreSQL advisory locks.
+var keyedLockConnection = builder.Configuration.GetConnectionString("KeyedLock") is { Length: > 0 } configured ? configured : null;
+if (keyedLockConnection is not null)
+{
+    keyedLock.UsePostgres(keyedLockConnection, o => o.KeyNamespace = "checkoutapi");
+    builder.Services.AddHealthChecks().AddCheck<PostgresKeyedLockHealthCheck>("keyedlock");
+}
+
 var app = builder.Build();
-app.MapGet("/", () => "CheckoutApi: coming with the sample issue.");
+
+await app.Services.GetRequiredService<CheckoutDatabase>().InitializeAsync();
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseDefaultFiles();
+app.UseStaticFiles();
+app.UseRouting();
+app.UseKeyedSerialization();
+
+app.MapControllers();
+app.MapUserEndpoints();
+app.MapWebhookEndpoints();
+app.MapProductEndpoints();
+app.MapStatsEndpoints();
+if (keyedLockConnection is not null)
+{
+    app.MapHealthChecks("/health/keyedlock");
+}
+
 app.Run();
 
 /// <summary>Entry point; public so that tests can use WebApplicationFactory&lt;Program&gt;.</summary>

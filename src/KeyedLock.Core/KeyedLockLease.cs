@@ -27,6 +27,15 @@ public readonly struct KeyedLockLease : IDisposable, IAsyncDisposable, IEquatabl
         _id = id;
     }
 
+    /// <summary>Creates a lease without argument checks, for the registry's own grants.</summary>
+    internal KeyedLockLease(KeyedLockLeaseOwner owner, string key, long id, bool trusted)
+    {
+        _ = trusted;
+        _owner = owner;
+        _key = key;
+        _id = id;
+    }
+
     /// <summary>The granted key, or an empty string for <c>default</c>.</summary>
     public string Key => _key ?? string.Empty;
 

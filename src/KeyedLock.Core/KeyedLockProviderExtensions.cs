@@ -1,9 +1,17 @@
+using System.Runtime.CompilerServices;
+
 namespace KeyedLock;
 
 /// <summary>
 /// Run helpers: acquire a key, run a delegate, release the key, whatever happens. The delegate receives a
 /// <see cref="CancellationToken"/> that fires when the caller's token fires or when the provider loses the lock.
 /// </summary>
+/// <remarks>
+/// An <c>async</c> lambda converts to both the <see cref="Task"/> and the <see cref="ValueTask"/> delegate types;
+/// the <see cref="Task"/> overloads carry a higher <see cref="OverloadResolutionPriorityAttribute"/> so that such a
+/// lambda binds to them (and never to the synchronous <c>Func&lt;CancellationToken, T&gt;</c> overload, which would
+/// release the key before the asynchronous work completes).
+/// </remarks>
 public static class KeyedLockProviderExtensions
 {
     /// <summary>Runs <paramref name="action"/> while holding <paramref name="key"/>.</summary>
@@ -32,6 +40,7 @@ public static class KeyedLockProviderExtensions
     /// <param name="timeout">The longest wait for the key; infinite when null.</param>
     /// <param name="cancellationToken">Cancels the wait and is passed to the delegate.</param>
     /// <returns>A task that completes when the work is done and the key released.</returns>
+    [OverloadResolutionPriority(1)]
     public static async Task RunAsync(this IKeyedLockProvider provider, string key, Func<CancellationToken, Task> action, KeyedLockErrorStrategy errorStrategy = KeyedLockErrorStrategy.Continue, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(action);
@@ -66,6 +75,7 @@ public static class KeyedLockProviderExtensions
     /// <param name="timeout">The longest wait for the key; infinite when null.</param>
     /// <param name="cancellationToken">Cancels the wait and is passed to the delegate.</param>
     /// <returns>The delegate's result, once the key is released.</returns>
+    [OverloadResolutionPriority(1)]
     public static Task<T> RunAsync<T>(this IKeyedLockProvider provider, string key, Func<CancellationToken, Task<T>> func, KeyedLockErrorStrategy errorStrategy = KeyedLockErrorStrategy.Continue, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(func);

@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using KeyedLock.Internal;
 
 namespace KeyedLock;
@@ -20,7 +21,7 @@ namespace KeyedLock;
 public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
 {
     private readonly LockStripe[] _stripes;
-    private readonly int _stripeMask;
+    private readonly int _stripeShift;
     private readonly int _maxQueue;
     private readonly bool _detectReentrancy;
     private readonly TimeProvider _time;
@@ -54,7 +55,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
             _stripes[i] = new LockStripe(this);
         }
 
-        _stripeMask = stripeCount - 1;
+        _stripeShift = 32 - BitOperations.Log2((uint)stripeCount);
         _waiterPool = new LockWaiter?[Math.Max(8, Environment.ProcessorCount * 4)];
         _metrics = new RegistryMetrics(meterFactory, () => Count);
     }
@@ -95,7 +96,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
             return ValueTask.FromCanceled<KeyedLockLease>(cancellationToken);
         }
 
-        var status = TryEnter(key, timeout, cancellationToken, out var lease, out var waiter);
+        var status = TryEnter(key, timeout, cancellationToken, isAttempt: false, out var lease, out var waiter);
         switch (status)
         {
             case EnterStatus.Acquired:
@@ -121,7 +122,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
             return ValueTask.FromCanceled<KeyedLockAttempt>(cancellationToken);
         }
 
-        var status = TryEnter(key, timeout, cancellationToken, out var lease, out var waiter);
+        var status = TryEnter(key, timeout, cancellationToken, isAttempt: true, out var lease, out var waiter);
         switch (status)
         {
             case EnterStatus.Acquired:
@@ -138,7 +139,28 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
 
     /// <inheritdoc />
     public ValueTask<KeyedLockLease> AcquireAsync(IReadOnlyCollection<string> keys, TimeSpan timeout, CancellationToken cancellationToken = default)
-        => KeyedLockMultiKey.AcquireAllAsync(this, keys, timeout, _time, cancellationToken);
+    {
+        var acquisition = KeyedLockMultiKey.AcquireAllAsync(this, keys, timeout, _time, cancellationToken);
+        if (!_detectReentrancy || acquisition.IsFaulted || acquisition.IsCanceled)
+        {
+            return acquisition;
+        }
+
+        // The keys are acquired inside an async method, whose AsyncLocal writes do not reach this caller: record
+        // them in the caller's flow (now, or when the caller reads the result). A single key tracks itself.
+        if (acquisition.IsCompletedSuccessfully)
+        {
+            var lease = acquisition.Result;
+            if (lease.Owner is MultiKeyLeaseOwner)
+            {
+                TrackHeld(lease);
+            }
+
+            return new ValueTask<KeyedLockLease>(lease);
+        }
+
+        return MultiKeyAcquisition.Track(this, acquisition);
+    }
 
     /// <summary>Disposes the registry's private meter, if it created one. Held leases stay valid.</summary>
     public void Dispose() => _metrics.Dispose();
@@ -151,23 +173,26 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
         QueueFull,
     }
 
-    private EnterStatus TryEnter(string key, TimeSpan timeout, CancellationToken cancellationToken, out KeyedLockLease lease, out LockWaiter? waiter)
+    private EnterStatus TryEnter(string key, TimeSpan timeout, CancellationToken cancellationToken, bool isAttempt, out KeyedLockLease lease, out LockWaiter? waiter)
     {
         if (_detectReentrancy && HeldLeases.IsHeldByCurrentFlow(this, key))
         {
             throw new KeyedLockRecursionException(key);
         }
 
-        var stripe = _stripes[key.GetHashCode() & _stripeMask];
+        // One randomized (Marvin) hash per operation: keys often come from request input, so the table must not be
+        // open to hash flooding. The high bits pick the stripe; the stripe's table uses the low bits.
+        var hash = key.GetHashCode();
+        var stripe = _stripes[(int)((uint)hash >> _stripeShift)];
         EnterStatus status;
         lock (stripe.Gate)
         {
-            var entry = stripe.GetOrAddLocked(key);
+            var entry = stripe.GetOrAddLocked(key, hash);
             if (entry.Queued == 0 && entry.Holders < MaxConcurrencyPerKey)
             {
                 var id = NextGrantId();
                 entry.AddHolderLocked(id, _metrics.HoldDurationEnabled ? _time.GetTimestamp() : 0);
-                lease = new KeyedLockLease(entry, key, id);
+                lease = new KeyedLockLease(entry, key, id, trusted: true);
                 waiter = null;
                 status = EnterStatus.Acquired;
             }
@@ -189,6 +214,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
                 waiter.Entry = entry;
                 waiter.Key = key;
                 waiter.Timeout = timeout;
+                waiter.IsAttempt = isAttempt;
                 waiter.CancellationToken = cancellationToken;
                 waiter.WaitStarted = _metrics.WaitDurationEnabled ? _time.GetTimestamp() : 0;
                 entry.EnqueueLocked(waiter);
@@ -242,7 +268,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
                 var grant = NextGrantId();
                 entry.AddHolderLocked(grant, _metrics.HoldDurationEnabled ? _time.GetTimestamp() : 0);
                 head.Outcome = WaiterOutcome.Granted;
-                head.Lease = new KeyedLockLease(entry, entry.Key, grant);
+                head.Lease = new KeyedLockLease(entry, entry.Key, grant, trusted: true);
                 next = head;
             }
             else if (entry.IsEmpty)
@@ -292,7 +318,15 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
         _metrics.WaiterQueued(-1);
         _metrics.Acquisition(result);
         _metrics.WaitEnded(result, waiter.WaitStarted, _time);
-        waiter.Complete(outcome == WaiterOutcome.Canceled ? new OperationCanceledException(waiter.CancellationToken) : null);
+
+        // A timed-out AcquireAsync completes faulted (so the ValueTask reports IsFaulted, not IsCompletedSuccessfully);
+        // a timed-out TryAcquireAsync completes with a result that its GetResult turns into a failed attempt.
+        waiter.Complete(outcome switch
+        {
+            WaiterOutcome.Canceled => new OperationCanceledException(waiter.CancellationToken),
+            WaiterOutcome.TimedOut when !waiter.IsAttempt => new KeyedLockTimeoutException(waiter.Key, waiter.Timeout),
+            _ => null,
+        });
     }
 
     /// <summary>Rejects every waiter queued on the entry right now; only a current holder may do it.</summary>
@@ -335,12 +369,25 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
     /// <summary>Records a grant in the current async flow for re-entrancy detection.</summary>
     internal void TrackHeld(KeyedLockLease lease)
     {
-        if (_detectReentrancy && lease.Owner is LockEntry entry)
+        if (!_detectReentrancy)
+        {
+            return;
+        }
+
+        if (lease.Owner is LockEntry entry)
         {
             HeldLeases.Push(this, entry, lease.Key, lease.Id);
         }
+        else if (lease.Owner is MultiKeyLeaseOwner multi)
+        {
+            foreach (var part in multi.Leases)
+            {
+                TrackHeld(part);
+            }
+        }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private long NextGrantId() => Interlocked.Increment(ref _lastGrantId);
 
     private LockWaiter RentWaiter(bool pooled)

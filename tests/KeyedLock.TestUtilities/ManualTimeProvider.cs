@@ -11,7 +11,13 @@ public sealed class ManualTimeProvider : TimeProvider
     private DateTimeOffset _now;
     private long _ticks;
 
-    public ManualTimeProvider(DateTimeOffset? start = null) => _now = start ?? new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    public ManualTimeProvider(DateTimeOffset? start = null)
+    {
+        _now = start ?? new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+        // Like Stopwatch timestamps, start at an arbitrary non-zero value: code may use 0 as "not measured".
+        _ticks = TimeSpan.TicksPerDay;
+    }
 
     public override long TimestampFrequency => TimeSpan.TicksPerSecond;
 

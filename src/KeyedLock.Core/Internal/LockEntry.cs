@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace KeyedLock.Internal;
 
 /// <summary>
@@ -28,15 +30,17 @@ internal sealed class LockEntry : KeyedLockLeaseOwner
     internal LockStripe Stripe { get; }
 
     internal string Key = string.Empty;
+    internal int Hash;
+    internal LockEntry? NextInBucket;  // the stripe's hash chain while active, its free list while pooled
     internal int Holders;
     internal int Queued;
     internal LockWaiter? Head;
     internal LockWaiter? Tail;
-    internal LockEntry? NextFree;
 
     internal bool IsEmpty => Holders == 0 && Queued == 0;
 
     /// <summary>Adds a holder. Call under the gate.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void AddHolderLocked(long id, long since)
     {
         Holders++;
@@ -61,6 +65,7 @@ internal sealed class LockEntry : KeyedLockLeaseOwner
     }
 
     /// <summary>Removes the holder <paramref name="id"/>; false when it is not a holder (already released). Call under the gate.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool TryRemoveHolderLocked(long id, out long since)
     {
         if (_holderIds is null)

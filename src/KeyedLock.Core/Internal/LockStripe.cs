@@ -1,64 +1,120 @@
-using System.Runtime.InteropServices;
-
 namespace KeyedLock.Internal;
 
 /// <summary>
-/// One shard of the registry: a lock, the active entries whose key hashes here, and a small free list of entries
-/// for reuse. All per-key state is read and written under <see cref="Gate"/>, so a lookup can never see an entry
-/// that is being removed or reused.
+/// One shard of the registry: a lock, an intrusive hash table of the active entries whose key hashes here, and a
+/// small free list of entries for reuse. All per-key state is read and written under <see cref="Gate"/>, so a
+/// lookup can never see an entry that is being removed or reused.
 /// </summary>
+/// <remarks>
+/// The table chains entries through <see cref="LockEntry.NextInBucket"/>, so adding and removing a key allocates
+/// nothing once the table and the free list are warm. It grows at load factor 1 and shrinks when it falls below
+/// 1/8, so a burst of keys does not keep memory after it has passed.
+/// </remarks>
 internal sealed class LockStripe(KeyedLockRegistry registry)
 {
+    private const int MinBuckets = 8;
     private const int MaxPooledEntries = 32;
 
-    private readonly Dictionary<string, LockEntry> _entries = new(StringComparer.Ordinal);
+    private LockEntry?[] _buckets = new LockEntry?[MinBuckets];
     private LockEntry? _free;
     private int _freeCount;
+    private int _count;
 
     internal readonly Lock Gate = new();
 
     /// <summary>Active keys in this stripe. Written under <see cref="Gate"/>, read without it for observation.</summary>
     internal int Count => Volatile.Read(ref _count);
 
-    private int _count;
-
     /// <summary>Finds or creates the entry of <paramref name="key"/>. Call under <see cref="Gate"/>.</summary>
-    internal LockEntry GetOrAddLocked(string key)
+    internal LockEntry GetOrAddLocked(string key, int hash)
     {
-        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_entries, key, out var exists);
-        if (!exists)
+        var buckets = _buckets;
+        ref var head = ref buckets[BucketOf(hash, buckets.Length)];
+        for (var entry = head; entry is not null; entry = entry.NextInBucket)
         {
-            var entry = _free;
-            if (entry is null)
+            if (entry.Hash == hash && string.Equals(entry.Key, key, StringComparison.Ordinal))
             {
-                entry = new LockEntry(registry, this);
+                return entry;
             }
-            else
-            {
-                _free = entry.NextFree;
-                entry.NextFree = null;
-                _freeCount--;
-            }
-
-            entry.Key = key;
-            slot = entry;
-            Volatile.Write(ref _count, _count + 1);
         }
 
-        return slot!;
+        var added = _free;
+        if (added is null)
+        {
+            added = new LockEntry(registry, this);
+        }
+        else
+        {
+            _free = added.NextInBucket;
+            _freeCount--;
+        }
+
+        added.Key = key;
+        added.Hash = hash;
+        if (_count >= buckets.Length)
+        {
+            Resize(buckets.Length * 2);
+            buckets = _buckets;
+            head = ref buckets[BucketOf(hash, buckets.Length)];
+        }
+
+        added.NextInBucket = head;
+        head = added;
+        Volatile.Write(ref _count, _count + 1);
+        return added;
     }
 
     /// <summary>Removes an entry that has no holder and no waiter, and keeps it for reuse. Call under <see cref="Gate"/>.</summary>
     internal void RemoveLocked(LockEntry entry)
     {
-        _entries.Remove(entry.Key);
+        var buckets = _buckets;
+        ref var link = ref buckets[BucketOf(entry.Hash, buckets.Length)];
+        while (link is not null && !ReferenceEquals(link, entry))
+        {
+            link = ref link.NextInBucket;
+        }
+
+        if (link is null)
+        {
+            throw new InvalidOperationException("KeyedLock invariant broken: removing an entry that is not in its stripe.");
+        }
+
+        link = entry.NextInBucket;
         Volatile.Write(ref _count, _count - 1);
         entry.Key = string.Empty;
+        entry.NextInBucket = null;
         if (_freeCount < MaxPooledEntries)
         {
-            entry.NextFree = _free;
+            entry.NextInBucket = _free;
             _free = entry;
             _freeCount++;
         }
+
+        if (buckets.Length > MinBuckets && _count < buckets.Length / 8)
+        {
+            Resize(buckets.Length / 2);
+        }
+    }
+
+    // Bucket counts are powers of two.
+    private static int BucketOf(int hash, int length) => hash & (length - 1);
+
+    private void Resize(int length)
+    {
+        var resized = new LockEntry?[length];
+        foreach (var head in _buckets)
+        {
+            var entry = head;
+            while (entry is not null)
+            {
+                var next = entry.NextInBucket;
+                ref var target = ref resized[BucketOf(entry.Hash, length)];
+                entry.NextInBucket = target;
+                target = entry;
+                entry = next;
+            }
+        }
+
+        _buckets = resized;
     }
 }

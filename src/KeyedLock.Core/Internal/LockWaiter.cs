@@ -39,6 +39,7 @@ internal sealed class LockWaiter : IValueTaskSource<KeyedLockLease>, IValueTaskS
 
     internal string Key = string.Empty;
     internal TimeSpan Timeout;
+    internal bool IsAttempt;         // serves TryAcquireAsync: a timeout is a result, not an exception
     internal CancellationToken CancellationToken;
     internal long WaitStarted;
     internal bool Pooled;
@@ -171,6 +172,7 @@ internal sealed class LockWaiter : IValueTaskSource<KeyedLockLease>, IValueTaskS
         Prev = null;
         Next = null;
         Key = string.Empty;
+        IsAttempt = false;
         Lease = default;
         CancellationToken = default;
         Outcome = WaiterOutcome.Pending;

@@ -1,0 +1,104 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace KeyedLock.AspNetCore.Internal;
+
+/// <summary>Writes rejections: status code, <c>Retry-After</c>, <c>OnRejected</c>, then an RFC 9457 ProblemDetails body.</summary>
+internal sealed class KeyedSerializationRejectionWriter(KeyedSerializationOptions options, ILogger logger, KeyedSerializationInstruments instruments)
+{
+    internal async ValueTask WriteAsync(HttpContext context, EndpointPlan plan, KeyedSerializationRejectionReason reason, PlannedKey planned, string? missingPart, Exception? exception, long started = 0)
+    {
+        var status = StatusCode(reason, planned);
+        KeyedSerializationLog.RequestRejected(logger, plan.RouteTag, status, reason, planned.PolicyName ?? "default", exception);
+        instruments.Request(plan, ResultTag(reason), started);
+
+        var response = context.Response;
+        response.StatusCode = status;
+        if (reason is KeyedSerializationRejectionReason.Timeout or KeyedSerializationRejectionReason.QueueFull or KeyedSerializationRejectionReason.Unavailable or KeyedSerializationRejectionReason.LockLost
+            && options.RetryAfter is { } retryAfter)
+        {
+            response.Headers.RetryAfter = ((long)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        }
+
+        if (options.OnRejected is { } onRejected)
+        {
+            var rejected = new KeyedSerializationRejectedContext(context, reason, planned.PolicyName, missingPart ?? (exception as KeyedLockException)?.Key, exception);
+            await onRejected(rejected, context.RequestAborted).ConfigureAwait(false);
+        }
+
+        if (response.HasStarted)
+        {
+            return;
+        }
+
+        var problem = new ProblemDetails
+        {
+            Status = response.StatusCode,
+            Title = Title(reason),
+            Detail = Detail(reason, missingPart),
+        };
+        problem.Extensions["reason"] = ResultTag(reason);
+
+        var problems = context.RequestServices.GetService<IProblemDetailsService>();
+        if (problems is not null && await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem }).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        problem.Type ??= TypeFor(response.StatusCode);
+        await response.WriteAsJsonAsync(problem, (System.Text.Json.JsonSerializerOptions?)null, "application/problem+json", context.RequestAborted).ConfigureAwait(false);
+    }
+
+    internal static string ResultTag(KeyedSerializationRejectionReason reason) => reason switch
+    {
+        KeyedSerializationRejectionReason.MissingKeyPart => "missing_key",
+        KeyedSerializationRejectionReason.Unauthenticated => "unauthenticated",
+        KeyedSerializationRejectionReason.BodyTooLarge => "body_too_large",
+        KeyedSerializationRejectionReason.Timeout => "timeout",
+        KeyedSerializationRejectionReason.QueueFull => "queue_full",
+        KeyedSerializationRejectionReason.Unavailable => "unavailable",
+        _ => "lock_lost",
+    };
+
+    private int StatusCode(KeyedSerializationRejectionReason reason, PlannedKey planned) => reason switch
+    {
+        KeyedSerializationRejectionReason.MissingKeyPart => StatusCodes.Status400BadRequest,
+        KeyedSerializationRejectionReason.Unauthenticated => StatusCodes.Status401Unauthorized,
+        KeyedSerializationRejectionReason.BodyTooLarge => StatusCodes.Status413PayloadTooLarge,
+        KeyedSerializationRejectionReason.Timeout or KeyedSerializationRejectionReason.QueueFull => planned.RejectionStatusCode,
+        _ => options.UnavailableStatusCode,
+    };
+
+    private static string Title(KeyedSerializationRejectionReason reason) => reason switch
+    {
+        KeyedSerializationRejectionReason.MissingKeyPart => "Missing serialization key",
+        KeyedSerializationRejectionReason.Unauthenticated => "Authentication required",
+        KeyedSerializationRejectionReason.BodyTooLarge => "Request body too large",
+        KeyedSerializationRejectionReason.Timeout or KeyedSerializationRejectionReason.QueueFull => "Too many concurrent requests for the same resource",
+        _ => "Serialization unavailable",
+    };
+
+    private string Detail(KeyedSerializationRejectionReason reason, string? missingPart) => reason switch
+    {
+        KeyedSerializationRejectionReason.MissingKeyPart => $"The request has no value for '{missingPart}', which this endpoint needs to serialize concurrent requests.",
+        KeyedSerializationRejectionReason.Unauthenticated => "This endpoint serializes requests per user; authenticate first.",
+        KeyedSerializationRejectionReason.BodyTooLarge => $"This endpoint reads the request body to serialize concurrent requests, and the body is larger than {options.MaxBodyBytes} bytes.",
+        KeyedSerializationRejectionReason.Timeout => "Another request for the same resource is still running; this one waited too long. Retry later.",
+        KeyedSerializationRejectionReason.QueueFull => "Too many requests for the same resource are already waiting. Retry later.",
+        KeyedSerializationRejectionReason.Unavailable => "The lock service that serializes requests is unavailable, so the request was not run. Retry later.",
+        _ => "The request lost its serialization lock while running and was stopped. Retry later.",
+    };
+
+    private static string TypeFor(int status) => status switch
+    {
+        400 => "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+        401 => "https://tools.ietf.org/html/rfc9110#section-15.5.2",
+        413 => "https://tools.ietf.org/html/rfc9110#section-15.5.14",
+        429 => "https://tools.ietf.org/html/rfc6585#section-4",
+        503 => "https://tools.ietf.org/html/rfc9110#section-15.6.4",
+        _ => "about:blank",
+    };
+}

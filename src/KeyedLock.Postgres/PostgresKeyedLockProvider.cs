@@ -1,0 +1,455 @@
+using System.Collections.Concurrent;
+using System.Data;
+using KeyedLock.Postgres.Internal;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+
+namespace KeyedLock.Postgres;
+
+/// <summary>
+/// An <see cref="IKeyedLockProvider"/> that serializes keys across every app instance sharing one PostgreSQL
+/// database, with session-level advisory locks (<c>pg_advisory_lock(bigint)</c>) held on a dedicated connection for
+/// the lifetime of each lease.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Two tiers: requests first queue per key in an in-process <see cref="KeyedLockRegistry"/>; only the head of that
+/// queue opens a connection and waits in PostgreSQL, and it leaves the in-process queue as soon as PostgreSQL grants
+/// it the lock, so that the next local waiter can queue in PostgreSQL behind it. One instance therefore uses at most
+/// one waiting and one holding connection per key, and PostgreSQL orders the instances by their arrival in its
+/// lock queue.
+/// </para>
+/// <para>
+/// Waits are bounded on the server with <c>lock_timeout</c> (a zero timeout uses <c>pg_try_advisory_lock</c>).
+/// After a timeout, a cancellation or any failure the connection runs <c>pg_advisory_unlock_all()</c> before it goes
+/// back to the pool (a lock granted in the race is released), or is discarded when that fails.
+/// </para>
+/// <para>
+/// Fails closed: when the database cannot be reached or the pool is exhausted, acquisitions throw
+/// <see cref="KeyedLockUnavailableException"/>; nothing runs unprotected. Held leases probe their connection every
+/// <see cref="PostgresKeyedLockOptions.LostLockCheckInterval"/> and fire <see cref="KeyedLockLease.LostToken"/>
+/// when the session is gone.
+/// </para>
+/// </remarks>
+public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDisposable, IDisposable
+{
+    private static readonly TimeSpan MaxTimeout = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly bool _ownsDataSource;
+    private readonly PostgresKeyedLockOptions _options;
+    private readonly KeyedLockRegistry _local;
+    private readonly AdvisoryLockKey _keys;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly string? _sequence;
+    private readonly ConcurrentDictionary<PostgresLease, byte> _active = new();
+    private readonly CancellationTokenSource _disposing = new();
+    private volatile bool _sequenceReady;
+    private long _lastId;
+    private int _disposed;
+
+    /// <summary>Creates a provider on <paramref name="dataSource"/> (which the caller keeps owning and disposing).</summary>
+    /// <param name="dataSource">The data source whose pool provides the lock connections.</param>
+    /// <param name="options">The options (validated and copied); defaults when null.</param>
+    /// <param name="timeProvider">The clock for timeouts and probes; <see cref="TimeProvider.System"/> when null.</param>
+    /// <param name="logger">Logs lost locks and unavailability; nothing when null.</param>
+    public PostgresKeyedLockProvider(NpgsqlDataSource dataSource, PostgresKeyedLockOptions? options = null, TimeProvider? timeProvider = null, ILogger<PostgresKeyedLockProvider>? logger = null)
+        : this(dataSource, ownsDataSource: false, options, timeProvider, logger)
+    {
+    }
+
+    internal PostgresKeyedLockProvider(NpgsqlDataSource dataSource, bool ownsDataSource, PostgresKeyedLockOptions? options, TimeProvider? timeProvider, ILogger? logger)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
+        _options = (options ?? new PostgresKeyedLockOptions()).Clone();
+        _options.Validate();
+        _dataSource = dataSource;
+        _ownsDataSource = ownsDataSource;
+        _time = timeProvider ?? TimeProvider.System;
+        _logger = logger ?? NullLogger.Instance;
+        _keys = new AdvisoryLockKey(_options.KeyNamespace);
+        _sequence = _options.UseFencingTokens ? _options.FencingSequenceName : null;
+
+        // The first tier. Re-entrancy is detected by this provider (its AsyncLocal must reach the caller's flow).
+        _local = new KeyedLockRegistry(
+            new KeyedLockOptions { MaxConcurrencyPerKey = 1, MaxQueueLengthPerKey = _options.MaxQueueLengthPerKey, DetectReentrancy = false },
+            _time);
+    }
+
+    /// <summary>The data source that provides the lock connections.</summary>
+    public NpgsqlDataSource DataSource => _dataSource;
+
+    /// <summary>Keys with a waiter in this instance right now (holders are counted by <see cref="ActiveLeases"/>).</summary>
+    public int WaitingKeys => _local.Count;
+
+    /// <summary>Leases of this instance that hold a PostgreSQL advisory lock (and a connection) right now.</summary>
+    public int ActiveLeases => _active.Count;
+
+    /// <summary>
+    /// The <c>bigint</c> advisory lock id of <paramref name="key"/> in this provider's namespace, e.g. to find its
+    /// holder in <c>pg_locks</c> (<c>(classid::bigint &lt;&lt; 32) | objid::bigint</c>, <c>objsubid = 1</c>).
+    /// </summary>
+    /// <param name="key">The key.</param>
+    /// <returns>The advisory lock id.</returns>
+    public long GetAdvisoryLockId(string key)
+    {
+        ValidateKey(key);
+        return _keys.Compute(key);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<KeyedLockLease> AcquireAsync(string key, CancellationToken cancellationToken = default)
+        => AcquireAsync(key, Timeout.InfiniteTimeSpan, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<KeyedLockLease> AcquireAsync(string key, TimeSpan timeout, CancellationToken cancellationToken = default)
+        => TrackingValueTaskSource<KeyedLockLease>.Create(Start(key, timeout, cancellationToken), Grant.ToLease, _options.DetectReentrancy);
+
+    /// <inheritdoc />
+    public ValueTask<KeyedLockAttempt> TryAcquireAsync(string key, TimeSpan timeout, CancellationToken cancellationToken = default)
+        => TrackingValueTaskSource<KeyedLockAttempt>.Create(Start(key, timeout, cancellationToken), Grant.ToAttempt, _options.DetectReentrancy);
+
+    /// <inheritdoc />
+    public ValueTask<KeyedLockLease> AcquireAsync(IReadOnlyCollection<string> keys, TimeSpan timeout, CancellationToken cancellationToken = default)
+        => KeyedLockMultiKey.AcquireAllAsync(this, keys, timeout, _time, cancellationToken);
+
+    /// <summary>
+    /// Stops waiting acquisitions (they throw <see cref="ObjectDisposedException"/>), releases the advisory locks of
+    /// held leases (their <see cref="KeyedLockLease.LostToken"/> fires), and disposes the data source if the provider
+    /// created it.
+    /// </summary>
+    /// <returns>A task that completes when everything is released.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await _disposing.CancelAsync().ConfigureAwait(false);
+        foreach (var lease in _active.Keys)
+        {
+            lease.MarkLost(null);
+            await lease.ToLease().DisposeAsync().ConfigureAwait(false);
+        }
+
+        _local.Dispose();
+        if (_ownsDataSource)
+        {
+            await _dataSource.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Same as <see cref="DisposeAsync"/>, blocking.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    /// <summary>Opens a connection and runs <c>SELECT 1</c>: the health check.</summary>
+    internal async Task PingAsync(CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await using var command = new NpgsqlCommand(PostgresSql.Probe, connection);
+                await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception) when (attempt == 0 && connection.State != ConnectionState.Open && !cancellationToken.IsCancellationRequested)
+            {
+                NpgsqlConnection.ClearPool(connection); // a stale pooled connection (e.g. the server restarted): retry once
+            }
+        }
+    }
+
+    internal async Task ProbeAsync(NpgsqlConnection connection)
+    {
+        using var timeout = new CancellationTokenSource(_options.ProbeTimeout, _time);
+        await using var command = new NpgsqlCommand(PostgresSql.Probe, connection);
+        await command.ExecuteScalarAsync(timeout.Token).ConfigureAwait(false);
+    }
+
+    internal void OnReleased(PostgresLease lease) => _active.TryRemove(lease, out _);
+
+    internal void OnLost(PostgresLease lease, Exception? reason)
+    {
+        if (reason is not null)
+        {
+            Log.LeaseLost(_logger, lease.Key, reason);
+        }
+    }
+
+    internal void OnLostCallbackFailed(PostgresLease lease, Exception exception) => Log.LostCallbackFailed(_logger, lease.Key, exception);
+
+    /// <summary>
+    /// Releases every advisory lock of the session and returns the connection to the pool. When the unlock fails on a
+    /// live connection (twice), the pool is cleared so that the physical connection is closed and the server drops
+    /// the session's locks; a broken connection is dropped by the server anyway.
+    /// </summary>
+    internal async ValueTask UnlockAndCloseAsync(NpgsqlConnection connection, string key, bool async)
+    {
+        try
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                try
+                {
+                    await using var command = new NpgsqlCommand(PostgresSql.UnlockAll, connection);
+                    command.CommandTimeout = (int)Math.Ceiling(_options.ProbeTimeout.TotalSeconds);
+                    if (async)
+                    {
+                        await command.ExecuteNonQueryAsync().ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        command.ExecuteNonQuery();
+                    }
+
+                    return;
+                }
+                catch (Exception ex) when (connection.State == ConnectionState.Open && attempt == 0)
+                {
+                    // A live connection: most likely a late cancellation request hit this statement. Try once more.
+                    _ = ex;
+                }
+                catch (Exception ex) when (connection.State == ConnectionState.Open)
+                {
+                    Log.CleanupFailed(_logger, key, ex);
+                    NpgsqlConnection.ClearPool(connection);
+                    return;
+                }
+                catch (Exception)
+                {
+                    return; // broken: the session ends and PostgreSQL releases its locks
+                }
+            }
+        }
+        finally
+        {
+            if (async)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                connection.Dispose();
+            }
+        }
+    }
+
+    private static void ValidateKey(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        if (key.Length == 0)
+        {
+            throw new ArgumentException("A lock key must not be empty.", nameof(key));
+        }
+    }
+
+    private Task<Grant> Start(string key, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        ValidateKey(key);
+        if ((timeout < TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan) || timeout > MaxTimeout)
+        {
+            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "The timeout must be Timeout.InfiniteTimeSpan, zero, or a positive time up to about 49 days.");
+        }
+
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            return Task.FromCanceled<Grant>(cancellationToken);
+        }
+
+        if (_options.DetectReentrancy && HeldKeys.IsHeldByCurrentFlow(this, key))
+        {
+            throw new KeyedLockRecursionException(key);
+        }
+
+        return AcquireCoreAsync(key, timeout, cancellationToken);
+    }
+
+    private async Task<Grant> AcquireCoreAsync(string key, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token) : null;
+        var token = linked?.Token ?? _disposing.Token;
+        try
+        {
+            var local = await _local.TryAcquireAsync(key, timeout, token).ConfigureAwait(false);
+            if (!local.Succeeded)
+            {
+                return new Grant(null, local.FailureReason, key, timeout, _options.MaxQueueLengthPerKey);
+            }
+
+            PostgresLease? lease;
+            try
+            {
+                lease = await AcquireRemoteAsync(key, timeout, started, token).ConfigureAwait(false);
+            }
+            finally
+            {
+                // Granted, timed out or failed: this request no longer waits, so the next local waiter may queue in
+                // PostgreSQL (behind this holder). Mutual exclusion is the advisory lock's job.
+                await local.Lease.DisposeAsync().ConfigureAwait(false);
+            }
+
+            return lease is null
+                ? new Grant(null, KeyedLockFailureReason.TimedOut, key, timeout, _options.MaxQueueLengthPerKey)
+                : new Grant(lease, KeyedLockFailureReason.None, key, timeout, _options.MaxQueueLengthPerKey);
+        }
+        catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(ex.Message, ex, cancellationToken);
+        }
+        catch (OperationCanceledException ex) when (_disposing.IsCancellationRequested)
+        {
+            throw new ObjectDisposedException(nameof(PostgresKeyedLockProvider), ex);
+        }
+    }
+
+    /// <summary>The second tier: a connection waits for the advisory lock. Null when the timeout elapsed.</summary>
+    private async Task<PostgresLease?> AcquireRemoteAsync(string key, TimeSpan timeout, long started, CancellationToken token)
+    {
+        var lockId = _keys.Compute(key);
+        for (var attempt = 0; ; attempt++)
+        {
+            NpgsqlConnection connection;
+            try
+            {
+                connection = await _dataSource.OpenConnectionAsync(token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
+            {
+                throw Unavailable(key, ex);
+            }
+
+            long granted;
+            try
+            {
+                if (_sequence is not null && !_sequenceReady)
+                {
+                    await EnsureSequenceAsync(connection, token).ConfigureAwait(false);
+                }
+
+                granted = await LockAsync(connection, lockId, Remaining(timeout, started), token).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                var broken = connection.State != ConnectionState.Open;
+                if (broken)
+                {
+                    // The server restarted or dropped the session: idle pooled connections are stale too.
+                    NpgsqlConnection.ClearPool(connection);
+                }
+
+                // Whatever happened, this session must not keep a lock that was granted in a race with the failure.
+                await UnlockAndCloseAsync(connection, key, async: true).ConfigureAwait(false);
+                if (ex is PostgresException { SqlState: PostgresErrorCodes.LockNotAvailable })
+                {
+                    return null;
+                }
+
+                if (ex is OperationCanceledException && token.IsCancellationRequested)
+                {
+                    throw;
+                }
+
+                if (broken && attempt == 0)
+                {
+                    Log.RetryingOnFreshConnection(_logger, key, ex);
+                    continue;
+                }
+
+                throw Unavailable(key, ex);
+            }
+
+            if (granted == 0)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false); // pg_try_advisory_lock said no: nothing held
+                return null;
+            }
+
+            var id = Interlocked.Increment(ref _lastId);
+            var lease = new PostgresLease(this, key, id, lockId, _sequence is null ? id : granted, connection);
+            _active.TryAdd(lease, 0);
+            lease.StartProbing(_time, _options.LostLockCheckInterval);
+            return lease;
+        }
+    }
+
+    /// <summary>Waits for the advisory lock. Returns the fencing token (or 1), or 0 when a zero-timeout try failed.</summary>
+    private async Task<long> LockAsync(NpgsqlConnection connection, long lockId, TimeSpan remaining, CancellationToken token)
+    {
+        if (remaining == TimeSpan.Zero)
+        {
+            await using var tryLock = new NpgsqlCommand(PostgresSql.TryLock(_sequence), connection);
+            tryLock.Parameters.AddWithValue("key", lockId);
+            return (long)(await tryLock.ExecuteScalarAsync(token).ConfigureAwait(false))!;
+        }
+
+        // One round trip, one implicit transaction: SET LOCAL lock_timeout, the lock, then (optionally) the fencing
+        // token. The lock is session-level, so it outlives the implicit transaction.
+        var lockTimeoutMs = remaining == Timeout.InfiniteTimeSpan ? 0 : (long)Math.Clamp(Math.Ceiling(remaining.TotalMilliseconds), 1, int.MaxValue);
+        await using var batch = new NpgsqlBatch(connection)
+        {
+            // lock_timeout bounds the wait on the server; the client-side timeout only catches a server that stopped answering.
+            Timeout = remaining == Timeout.InfiniteTimeSpan ? 0 : (int)Math.Min(int.MaxValue, Math.Ceiling(remaining.TotalSeconds) + 30),
+        };
+        var set = new NpgsqlBatchCommand(PostgresSql.SetTimeouts);
+        set.Parameters.AddWithValue("lock_timeout", lockTimeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        batch.BatchCommands.Add(set);
+        var acquire = new NpgsqlBatchCommand(PostgresSql.Lock);
+        acquire.Parameters.AddWithValue("key", lockId);
+        batch.BatchCommands.Add(acquire);
+        if (_sequence is not null)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(PostgresSql.NextFencingToken(_sequence)));
+        }
+
+        await using var reader = await batch.ExecuteReaderAsync(token).ConfigureAwait(false);
+        await reader.NextResultAsync(token).ConfigureAwait(false); // the lock
+        if (_sequence is null)
+        {
+            await reader.NextResultAsync(token).ConfigureAwait(false); // surfaces a failure of the lock statement
+            return 1;
+        }
+
+        await reader.NextResultAsync(token).ConfigureAwait(false);
+        await reader.ReadAsync(token).ConfigureAwait(false);
+        return reader.GetInt64(0);
+    }
+
+    private async Task EnsureSequenceAsync(NpgsqlConnection connection, CancellationToken token)
+    {
+        try
+        {
+            await using var create = new NpgsqlCommand(PostgresSql.CreateSequence(_sequence!), connection);
+            await create.ExecuteNonQueryAsync(token).ConfigureAwait(false);
+        }
+        catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DuplicateTable)
+        {
+            // Another instance created it at the same moment.
+        }
+
+        _sequenceReady = true;
+    }
+
+    private TimeSpan Remaining(TimeSpan timeout, long started)
+    {
+        if (timeout == Timeout.InfiniteTimeSpan)
+        {
+            return timeout;
+        }
+
+        var remaining = timeout - _time.GetElapsedTime(started);
+        return remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero;
+    }
+
+    private KeyedLockUnavailableException Unavailable(string key, Exception ex)
+    {
+        Log.Unavailable(_logger, key, ex);
+        return new KeyedLockUnavailableException(key, $"PostgreSQL is unavailable, so the keyed lock '{key}' cannot be taken: {ex.Message}", ex);
+    }
+}

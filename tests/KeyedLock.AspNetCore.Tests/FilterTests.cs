@@ -1,0 +1,66 @@
+using System.Net;
+using KeyedLock.AspNetCore.Tests.Infrastructure;
+using KeyedLock.Testing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace KeyedLock.AspNetCore.Tests;
+
+public sealed class FilterTests
+{
+    private static Task Handle(HttpContext context, Probe probe) => probe.RunAsync(context.Request.Headers["X-Req"].ToString(), context.RequestAborted);
+
+    [Fact]
+    public async Task SerializeByWithoutMiddleware_AddsTheFilter_AndSerializes()
+    {
+        await using var app = await TestApp.StartAsync(a => a.MapPost("/users/{id}", Handle).SerializeBy("route:id"), useMiddleware: false);
+        await app.AssertSerializedAsync((id, value) => Requests.Post($"/users/{value}", id), "1", "2");
+    }
+
+    [Fact]
+    public async Task AttributeWithExplicitFilter_OnARouteGroup_Serializes()
+    {
+        await using var app = await TestApp.StartAsync(
+            a =>
+            {
+                var group = a.MapGroup("/api").AddEndpointFilter<KeyedSerializationEndpointFilter>();
+                group.MapPost("/users/{id}", [SerializeBy("route:id")] (HttpContext c, Probe p) => Handle(c, p));
+            },
+            useMiddleware: false);
+
+        await app.AssertSerializedAsync((id, value) => Requests.Post($"/api/users/{value}", id), "1", "2");
+    }
+
+    [Fact]
+    public async Task MiddlewareAndFilterOnOneRequest_TakeOneLock()
+    {
+        var features = new List<IKeyedSerializationFeature?>();
+        await using var app = await TestApp.StartAsync(a => a
+            .MapPost("/users/{id}", (HttpContext c) =>
+            {
+                features.Add(c.Features.Get<IKeyedSerializationFeature>());
+                return Results.Ok();
+            })
+            .SerializeBy("route:id")
+            .AddEndpointFilter<KeyedSerializationEndpointFilter>());
+
+        using var response = await app.SendAsync(Requests.Post("/users/1", "a")).Bounded();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(1, app.Locks.AcquireCalls);
+        var feature = Assert.Single(features);
+        Assert.Equal(["|route:id=1"], feature!.Keys);
+        Assert.True(feature.Lease.FencingToken > 0);
+    }
+
+    [Fact]
+    public async Task FilterRejection_WritesTheProblemAndSkipsTheHandler()
+    {
+        await using var app = await TestApp.StartAsync(a => a.MapPost("/op", Handle).SerializeBy("header:X-Key"), useMiddleware: false);
+
+        using var response = await app.SendAsync(Requests.Post("/op", "a")).Bounded();
+
+        await response.ReadProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Empty(app.Probe.EnteredOrder);
+    }
+}

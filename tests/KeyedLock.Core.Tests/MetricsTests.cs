@@ -1,0 +1,131 @@
+namespace KeyedLock.Tests;
+
+public sealed class MetricsTests
+{
+    [Fact]
+    public async Task Acquisitions_AreCountedByResult_WithTheDocumentedTagValues()
+    {
+        var time = new ManualTimeProvider();
+        using var meters = new TestMeterFactory();
+        using var recorder = new MeterRecorder(KeyedLockMetrics.MeterName, meters);
+        using var registry = new KeyedLockRegistry(new KeyedLockOptions { MaxQueueLengthPerKey = 3 }, time, meters);
+        using var cts = new CancellationTokenSource();
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+
+        var holder = await registry.HoldAsync("k");                                       // acquired
+        var granted = registry.AcquireAsync("k");                                                     // acquired (hand-off)
+        var timedOut = registry.AcquireAsync("k", TimeSpan.FromSeconds(1));                            // timeout
+        var canceled = registry.AcquireAsync("k", cts.Token);                                         // canceled
+        await registry.TryAcquireAsync("k", TimeSpan.FromSeconds(1)).Bounded();                        // queue_full
+        await registry.TryAcquireAsync("other", TimeSpan.Zero, cancelled.Token).AsTask().ContinueWith(_ => { }).Bounded(); // canceled
+        time.Advance(TimeSpan.FromSeconds(1));
+        await cts.CancelAsync();
+        holder.Dispose();
+        (await granted).Dispose();
+        await Assert.ThrowsAsync<KeyedLockTimeoutException>(() => timedOut.AsTask()).Bounded();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => canceled.AsTask()).Bounded();
+
+        // aborted: a waiter queued behind a failing RunAsync with the Stop strategy.
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var failing = registry.RunAsync("s", async _ => { await gate.Task; throw new InvalidOperationException(); }, KeyedLockErrorStrategy.Stop);
+        var abortedWaiter = registry.AcquireAsync("s").AsTask();
+        gate.SetResult();
+        await Assert.ThrowsAsync<InvalidOperationException>(() => failing).Bounded();
+        await Assert.ThrowsAsync<KeyedLockAbortedException>(() => abortedWaiter).Bounded();
+
+        double Count(string result) => recorder.Sum(KeyedLockMetrics.Acquisitions, KeyedLockMetrics.ResultTag, result);
+        Assert.Equal(3, Count("acquired")); // holder, the handed-off waiter, the failing run
+        Assert.Equal(1, Count("timeout"));
+        Assert.Equal(2, Count("canceled"));
+        Assert.Equal(1, Count("queue_full"));
+        Assert.Equal(1, Count("aborted"));
+        Assert.All(recorder.Of(KeyedLockMetrics.Acquisitions), m => Assert.Contains(m.Tag(KeyedLockMetrics.ResultTag), new[] { "acquired", "timeout", "queue_full", "canceled", "aborted" }));
+    }
+
+    [Fact]
+    public async Task WaitAndHoldDurations_AreRecordedInSeconds_FromTheTimeProvider()
+    {
+        var time = new ManualTimeProvider();
+        using var meters = new TestMeterFactory();
+        using var recorder = new MeterRecorder(KeyedLockMetrics.MeterName, meters);
+        using var registry = new KeyedLockRegistry(null, time, meters);
+
+        var holder = await registry.HoldAsync("k");
+        var waiter = registry.AcquireAsync("k");
+        var timesOut = registry.AcquireAsync("k", TimeSpan.FromSeconds(1));
+        time.Advance(TimeSpan.FromSeconds(1));
+        await Assert.ThrowsAsync<KeyedLockTimeoutException>(() => timesOut.AsTask()).Bounded();
+        time.Advance(TimeSpan.FromSeconds(2));
+        holder.Dispose();                   // held 3 s; the waiter waited 3 s
+        var lease = await waiter;
+        time.Advance(TimeSpan.FromSeconds(0.5));
+        lease.Dispose();                    // held 0.5 s
+
+        var waits = recorder.Of(KeyedLockMetrics.WaitDuration);
+        Assert.Contains(waits, m => m.Value == 1.0 && m.Tag(KeyedLockMetrics.ResultTag) == "timeout");
+        Assert.Contains(waits, m => m.Value == 3.0 && m.Tag(KeyedLockMetrics.ResultTag) == "acquired");
+        var holds = recorder.Of(KeyedLockMetrics.HoldDuration).Select(m => m.Value).Order().ToArray();
+        Assert.Equal([0.5, 3.0], holds);
+    }
+
+    [Fact]
+    public async Task ActiveLeasesWaitersAndKeys_GoUpAndBackToZero()
+    {
+        using var meters = new TestMeterFactory();
+        using var recorder = new MeterRecorder(KeyedLockMetrics.MeterName, meters);
+        using var registry = new KeyedLockRegistry(new KeyedLockOptions { MaxConcurrencyPerKey = 2 }, null, meters);
+
+        var a = await registry.HoldAsync("a");
+        var a2 = await registry.HoldAsync("a");
+        var b = await registry.HoldAsync("b");
+        var waiter = registry.AcquireAsync("a");
+        Assert.Equal(3, recorder.Sum(KeyedLockMetrics.ActiveLeases));
+        Assert.Equal(1, recorder.Sum(KeyedLockMetrics.QueuedWaiters));
+        recorder.RecordObservableInstruments();
+        Assert.Equal(2, recorder.Of(KeyedLockMetrics.ActiveKeys).Last().Value);
+
+        a.Dispose();
+        Assert.Equal(3, recorder.Sum(KeyedLockMetrics.ActiveLeases));
+        Assert.Equal(0, recorder.Sum(KeyedLockMetrics.QueuedWaiters));
+        (await waiter).Dispose();
+        a2.Dispose();
+        b.Dispose();
+        Assert.Equal(0, recorder.Sum(KeyedLockMetrics.ActiveLeases));
+        recorder.RecordObservableInstruments();
+        Assert.Equal(0, recorder.Of(KeyedLockMetrics.ActiveKeys).Last().Value);
+    }
+
+    [Fact]
+    public void Instruments_UseTheDocumentedNames()
+    {
+        using var meters = new TestMeterFactory();
+        var published = new List<string>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (instrument, _) =>
+            {
+                if (ReferenceEquals(instrument.Meter.Scope, meters))
+                {
+                    lock (published)
+                    {
+                        published.Add($"{instrument.Meter.Name}/{instrument.Name}/{instrument.Unit}");
+                    }
+                }
+            },
+        };
+        listener.Start();
+        using var registry = new KeyedLockRegistry(null, null, meters);
+        Assert.Equal(
+            new[]
+            {
+                "KeyedLock/keyedlock.acquisitions/{acquisition}",
+                "KeyedLock/keyedlock.keys.active/{key}",
+                "KeyedLock/keyedlock.lease.hold.duration/s",
+                "KeyedLock/keyedlock.lease.wait.duration/s",
+                "KeyedLock/keyedlock.leases.active/{lease}",
+                "KeyedLock/keyedlock.waiters.queued/{waiter}",
+            },
+            published.Order(StringComparer.Ordinal));
+    }
+}

@@ -1,0 +1,78 @@
+using KeyedLock.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+
+namespace KeyedLock.Postgres.Tests;
+
+public sealed class ServiceCollectionTests : PostgresTestBase
+{
+    [PostgresFact]
+    public async Task UsePostgres_ReplacesTheInProcessProvider_InOneCall()
+    {
+        var services = new ServiceCollection();
+        services.AddKeyedLock(o => o.MaxQueueLengthPerKey = 7).UsePostgres(TestDatabase.ConnectionString, o => o.KeyNamespace = Namespace);
+        await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
+
+        var lockProvider = provider.GetRequiredService<IKeyedLockProvider>();
+        var postgres = Assert.IsType<PostgresKeyedLockProvider>(lockProvider);
+        Assert.Same(postgres, provider.GetRequiredService<PostgresKeyedLockProvider>());
+        Assert.Equal(7, provider.GetRequiredService<IOptions<PostgresKeyedLockOptions>>().Value.MaxQueueLengthPerKey);
+
+        await using (var lease = await lockProvider.AcquireAsync("k", TimeSpan.FromSeconds(10)).Bounded())
+        {
+            Assert.Equal(1, await TestDatabase.CountHoldersAsync(Monitor, postgres.GetAdvisoryLockId("k")));
+        }
+
+        var health = await provider.GetRequiredService<PostgresKeyedLockHealthCheck>().CheckHealthAsync(new HealthCheckContext()).Bounded();
+        Assert.Equal(HealthStatus.Healthy, health.Status);
+    }
+
+    [PostgresFact]
+    public async Task UsePostgres_WithADataSource_LeavesItToTheCaller()
+    {
+        var dataSource = Track(TestDatabase.CreateDataSource(TestDatabase.UniqueName("kl-di")));
+        var services = new ServiceCollection();
+        services.AddKeyedLock().UsePostgres(dataSource, o => o.KeyNamespace = Namespace);
+
+        await using (var provider = services.BuildServiceProvider())
+        {
+            await using var lease = await provider.GetRequiredService<IKeyedLockProvider>().AcquireAsync("k", TimeSpan.FromSeconds(10)).Bounded();
+            Assert.True(lease.IsHeld);
+        }
+
+        // Disposing the container disposed the provider (releasing its locks) but not the caller's data source.
+        await using var connection = await dataSource.OpenConnectionAsync().Bounded();
+        Assert.Equal(System.Data.ConnectionState.Open, connection.State);
+    }
+
+    [Fact]
+    public void InvalidOptions_FailAtStartup()
+    {
+        var services = new ServiceCollection();
+        services.AddKeyedLock(o => o.MaxConcurrencyPerKey = 2).UsePostgres("Host=127.0.0.1", o => o.FencingSequenceName = "bad name;");
+        using var provider = services.BuildServiceProvider();
+
+        var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<PostgresKeyedLockOptions>>().Value);
+
+        Assert.Contains(ex.Failures, f => f.Contains("MaxConcurrencyPerKey", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void AdvisoryLockIds_AreStable_AndDependOnTheNamespace()
+    {
+        using var dataSource = Npgsql.NpgsqlDataSource.Create("Host=127.0.0.1");
+        var first = new PostgresKeyedLockProvider(dataSource);
+        var second = new PostgresKeyedLockProvider(dataSource);
+        var other = new PostgresKeyedLockProvider(dataSource, new PostgresKeyedLockOptions { KeyNamespace = "other" });
+
+        // Golden value: the id must never change between versions, or two versions of an app would not exclude each other.
+        Assert.Equal(first.GetAdvisoryLockId("user:42"), second.GetAdvisoryLockId("user:42"));
+        Assert.Equal(GoldenId, first.GetAdvisoryLockId("user:42"));
+        Assert.NotEqual(first.GetAdvisoryLockId("user:42"), other.GetAdvisoryLockId("user:42"));
+        Assert.NotEqual(first.GetAdvisoryLockId("user:42"), first.GetAdvisoryLockId("user:43"));
+        Assert.NotEqual(first.GetAdvisoryLockId(new string('x', 2000)), first.GetAdvisoryLockId(new string('x', 2001)));
+    }
+
+    private const long GoldenId = 889104831526460322; // first 8 bytes of SHA-256(int32be(9) "keyedlock" "user:42"), computed independently
+}
