@@ -1,3 +1,18 @@
 using BenchmarkDotNet.Running;
+using KeyedLock.Benchmarks;
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+// dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --filter '*'   (BenchmarkDotNet; see docs/benchmarks.md)
+// dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --leak-check  (1M distinct keys: Count == 0, heap back)
+// dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --fifo-check  (grant order of scenario (b) per contender)
+if (args.Contains("--leak-check"))
+{
+    return await LeakCheck.RunAsync();
+}
+
+if (args.Contains("--fifo-check"))
+{
+    return await FifoCheck.RunAsync();
+}
+
+var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;

@@ -1,0 +1,27 @@
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Diagnosers;
+using Perfolizer.Horology;
+using BenchmarkDotNet.Jobs;
+
+namespace KeyedLock.Benchmarks;
+
+/// <summary>
+/// The job every benchmark here runs with: one process, 6 warm-up and 8 measured iterations of about 250 ms each.
+/// Enough to compare contenders that differ by 2x or more within a few minutes; not enough to resolve a few percent.
+/// </summary>
+public sealed class QuickConfig : ManualConfig
+{
+    public QuickConfig()
+    {
+        AddJob(Job.Default
+            .WithId("Quick")
+            .WithLaunchCount(1)
+            .WithWarmupCount(6)
+            .WithIterationCount(8)
+            .WithIterationTime(TimeInterval.FromMilliseconds(250)));
+        AddDiagnoser(MemoryDiagnoser.Default);
+        AddColumn(StatisticColumn.Min, StatisticColumn.Median);
+        WithOrderer(new BenchmarkDotNet.Order.DefaultOrderer(BenchmarkDotNet.Order.SummaryOrderPolicy.Declared));
+    }
+}
