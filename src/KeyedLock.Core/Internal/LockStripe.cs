@@ -16,6 +16,7 @@ internal sealed class LockStripe(KeyedLockRegistry registry)
     private const int MaxPooledEntries = 32;
 
     private LockEntry?[] _buckets = new LockEntry?[MinBuckets];
+    private LockEntry? _spare;   // the last removed entry: the common add-then-remove cycle reuses it directly
     private LockEntry? _free;
     private int _freeCount;
     private int _count;
@@ -38,15 +39,20 @@ internal sealed class LockStripe(KeyedLockRegistry registry)
             }
         }
 
-        var added = _free;
-        if (added is null)
+        var added = _spare;
+        if (added is not null)
         {
-            added = new LockEntry(registry, this);
+            _spare = null;
+        }
+        else if (_free is not null)
+        {
+            added = _free;
+            _free = added.NextInBucket;
+            _freeCount--;
         }
         else
         {
-            _free = added.NextInBucket;
-            _freeCount--;
+            added = new LockEntry(registry, this);
         }
 
         added.Key = key;
@@ -81,9 +87,14 @@ internal sealed class LockStripe(KeyedLockRegistry registry)
 
         link = entry.NextInBucket;
         Volatile.Write(ref _count, _count - 1);
-        entry.Key = string.Empty;
-        entry.NextInBucket = null;
-        if (_freeCount < MaxPooledEntries)
+
+        // The pooled entry keeps its last key string until reuse (no extra store on the hot path); leases are matched
+        // by grant id, never by the entry's key, so a stale key cannot be mistaken for a grant.
+        if (_spare is null)
+        {
+            _spare = entry;
+        }
+        else if (_freeCount < MaxPooledEntries)
         {
             entry.NextInBucket = _free;
             _free = entry;
