@@ -15,6 +15,7 @@ namespace KeyedLock.Benchmarks;
 /// by one keep-alive <see cref="HttpClient"/> connection: the cost of a whole request as a client sees it, which is
 /// the baseline the "overhead per request" goal is about.
 /// </summary>
+[Config(typeof(QuickConfig))]
 [MemoryDiagnoser]
 public class HttpKestrelBenchmarks
 {

@@ -13,6 +13,7 @@ namespace KeyedLock.Benchmarks;
 /// <see cref="DefaultHttpContext"/> and service scope, like the host does, without a transport, so the numbers show
 /// the per-request cost of each approach rather than socket noise.
 /// </remarks>
+[Config(typeof(QuickConfig))]
 [MemoryDiagnoser]
 public class HttpSerializationBenchmarks
 {
