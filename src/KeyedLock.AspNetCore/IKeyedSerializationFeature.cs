@@ -1,8 +1,9 @@
 namespace KeyedLock.AspNetCore;
 
 /// <summary>
-/// Present on <see cref="Microsoft.AspNetCore.Http.HttpContext.Features"/> while a request runs serialized: the keys
-/// it holds and its lease (for the <see cref="KeyedLockLease.FencingToken"/>).
+/// Set on <see cref="Microsoft.AspNetCore.Http.HttpContext.Features"/> when a request is granted its keys: the keys it
+/// holds and its lease (for the <see cref="KeyedLockLease.FencingToken"/>). After the keys are released the feature
+/// stays on the request, with <see cref="KeyedLockLease.IsHeld"/> false.
 /// </summary>
 public interface IKeyedSerializationFeature
 {

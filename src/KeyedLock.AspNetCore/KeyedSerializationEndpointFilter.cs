@@ -24,7 +24,7 @@ public sealed class KeyedSerializationEndpointFilter : IEndpointFilter
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(next);
         var httpContext = context.HttpContext;
-        if (httpContext.Features.Get<IKeyedSerializationFeature>() is not null)
+        if (KeyedSerializationFeature.IsActiveOn(httpContext))
         {
             return await next(context).ConfigureAwait(false);
         }

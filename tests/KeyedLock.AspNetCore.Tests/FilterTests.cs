@@ -32,6 +32,40 @@ public sealed class FilterTests
     }
 
     [Fact]
+    public async Task PipelineRunTwice_IsSerializedEachTime_AndTheReleasedFeatureStays()
+    {
+        var heldInside = new List<bool>();
+        IKeyedSerializationFeature? afterFirstRun = null;
+        await using var app = await TestApp.StartAsync(
+            a =>
+            {
+                // Runs the rest of the pipeline twice, as a re-executing exception handler does.
+                a.Use(async (context, next) =>
+                {
+                    await next(context);
+                    afterFirstRun = context.Features.Get<IKeyedSerializationFeature>();
+                    await next(context);
+                });
+                a.UseKeyedSerialization();
+                a.MapPost("/users/{id}", (HttpContext c) =>
+                {
+                    heldInside.Add(c.Features.Get<IKeyedSerializationFeature>()?.Lease.IsHeld == true);
+                    return Results.Ok();
+                })
+                .SerializeBy("route:id");
+            },
+            useMiddleware: false);
+
+        using var response = await app.SendAsync(Requests.Post("/users/1", "a")).Bounded();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal([true, true], heldInside);
+        Assert.Equal(2, app.Locks.AcquireCalls);
+        Assert.NotNull(afterFirstRun);
+        Assert.False(afterFirstRun!.Lease.IsHeld);
+    }
+
+    [Fact]
     public async Task MiddlewareAndFilterOnOneRequest_TakeOneLock()
     {
         var features = new List<IKeyedSerializationFeature?>();

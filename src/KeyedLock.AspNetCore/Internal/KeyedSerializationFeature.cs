@@ -29,4 +29,15 @@ internal sealed class KeyedSerializationFeature : IKeyedSerializationFeature
     internal CancellationToken LostToken { get; set; }
 
     internal long StartedTimestamp { get; set; }
+
+    /// <summary>
+    /// True from the grant until the keys are released. The feature then stays on the context (setting it back to
+    /// null would bump the feature collection's revision a second time and invalidate every cached feature lookup
+    /// of the rest of the request), so "already serialized" checks read this flag.
+    /// </summary>
+    internal bool IsActive { get; set; } = true;
+
+    /// <summary>Whether <paramref name="context"/> is running serialized right now (middleware or filter).</summary>
+    internal static bool IsActiveOn(Microsoft.AspNetCore.Http.HttpContext context) =>
+        context.Features.Get<IKeyedSerializationFeature>() is KeyedSerializationFeature { IsActive: true };
 }

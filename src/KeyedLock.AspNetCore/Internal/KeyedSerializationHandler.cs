@@ -89,7 +89,7 @@ internal sealed class KeyedSerializationHandler
             linked.Dispose();
         }
 
-        context.Features.Set<IKeyedSerializationFeature>(null);
+        feature.IsActive = false;
         _instruments.Active(feature.Plan, -1);
         if (_logger.IsEnabled(LogLevel.Debug))
         {

@@ -20,7 +20,7 @@ internal sealed class KeyedSerializationMiddleware
     public Task InvokeAsync(HttpContext context)
     {
         var plan = _handler.GetPlan(context.GetEndpoint());
-        if (plan is null || context.Features.Get<IKeyedSerializationFeature>() is not null)
+        if (plan is null || KeyedSerializationFeature.IsActiveOn(context))
         {
             return _next(context);
         }
