@@ -74,7 +74,7 @@ internal sealed class KeyedSerializationHandler
                 return MissingAsync(context, plan, planned, missingPart!);
             }
 
-            return AcquireAsync(context, plan, [key], [planned]);
+            return planned.QueueLimit is null ? AcquireSingleAsync(context, plan, key, planned) : AcquireAsync(context, plan, [key], [planned]);
         }
 
         return ResolveAndAcquireAsync(context, plan);
@@ -239,12 +239,46 @@ internal sealed class KeyedSerializationHandler
         }
 
         var started = Stopwatch.GetTimestamp();
+        return await CompleteAcquireAsync(context, plan, keys, owners, queueLimited, started, Start(context, keys, timeout)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The common single-key case without a queue limit: when the provider grants at once (an uncontended key), the
+    /// request enters synchronously, without the async machinery; anything else continues in
+    /// <see cref="CompleteAcquireAsync"/>, which maps failures to rejections.
+    /// </summary>
+    private ValueTask<(EnterOutcome Outcome, KeyedSerializationFeature? Feature)> AcquireSingleAsync(HttpContext context, EndpointPlan plan, string key, PlannedKey planned)
+    {
+        string[] keys = [key];
+        PlannedKey[] owners = [planned];
+        var started = Stopwatch.GetTimestamp();
+        var pending = Start(context, keys, planned.Timeout);
+        return pending.IsCompletedSuccessfully
+            ? new(Entered(context, plan, keys, owners, pending.Result, started))
+            : CompleteAcquireAsync(context, plan, keys, owners, queueLimited: false, started, pending);
+    }
+
+    /// <summary>Starts the acquisition; a provider that throws synchronously is reported like one that fails asynchronously.</summary>
+    private ValueTask<KeyedLockLease> Start(HttpContext context, string[] keys, TimeSpan timeout)
+    {
+        try
+        {
+            return keys.Length == 1
+                ? _provider.AcquireAsync(keys[0], timeout, context.RequestAborted)
+                : _provider.AcquireAsync(keys, timeout, context.RequestAborted);
+        }
+        catch (Exception ex)
+        {
+            return ValueTask.FromException<KeyedLockLease>(ex);
+        }
+    }
+
+    private async ValueTask<(EnterOutcome Outcome, KeyedSerializationFeature? Feature)> CompleteAcquireAsync(HttpContext context, EndpointPlan plan, string[] keys, PlannedKey[] owners, bool queueLimited, long started, ValueTask<KeyedLockLease> pending)
+    {
         KeyedLockLease lease;
         try
         {
-            lease = keys.Length == 1
-                ? await _provider.AcquireAsync(keys[0], timeout, context.RequestAborted).ConfigureAwait(false)
-                : await _provider.AcquireAsync(keys, timeout, context.RequestAborted).ConfigureAwait(false);
+            lease = await pending.ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is KeyedLockTimeoutException or KeyedLockQueueFullException or KeyedLockUnavailableException)
         {
@@ -283,6 +317,12 @@ internal sealed class KeyedSerializationHandler
             throw;
         }
 
+        return Entered(context, plan, keys, owners, lease, started);
+    }
+
+    /// <summary>The request holds its keys: publishes the feature, links a lost lock to RequestAborted, records it.</summary>
+    private (EnterOutcome Outcome, KeyedSerializationFeature? Feature) Entered(HttpContext context, EndpointPlan plan, string[] keys, PlannedKey[] owners, KeyedLockLease lease, long started)
+    {
         var feature = new KeyedSerializationFeature(keys, owners, lease, plan);
         var lost = lease.LostToken;
         if (lost.CanBeCanceled)
