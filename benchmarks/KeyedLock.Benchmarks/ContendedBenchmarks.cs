@@ -21,33 +21,14 @@ public class ContendedBenchmarks
 
     private readonly Task[] _tasks = new Task[Tasks];
     private readonly SemaphoreSlim _semaphore = new(1, 1);
-    private ConcurrentDictionary<string, SemaphoreSlim> _naive = null!;
-    private PartitionedRateLimiter<string> _rateLimiter = null!;
-    private KeyedLockRegistry _registry = null!;
-    private KeyedLockRegistry _registryNoReentrancy = null!;
+    private ContenderSet _contenders = null!;
     private int _inside;
 
     [GlobalSetup]
-    public void Setup()
-    {
-        _naive = Contenders.CreateNaiveDictionary();
-        _rateLimiter = Contenders.CreateRateLimiter();
-        _registry = Contenders.CreateRegistry(detectReentrancy: true);
-        _registryNoReentrancy = Contenders.CreateRegistry(detectReentrancy: false);
-    }
+    public void Setup() => _contenders = new ContenderSet();
 
     [GlobalCleanup]
-    public void Cleanup()
-    {
-        if (_registry.Count != 0 || _registryNoReentrancy.Count != 0)
-        {
-            throw new InvalidOperationException("A registry still holds keys after the benchmark.");
-        }
-
-        _rateLimiter.Dispose();
-        _registry.Dispose();
-        _registryNoReentrancy.Dispose();
-    }
+    public void Cleanup() => _contenders.Dispose();
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Operations, Description = "SemaphoreSlim (bare, floor)")]
     public Task BareSemaphoreSlim() => RunAll(static self => self.SemaphoreWorker());
@@ -59,10 +40,10 @@ public class ContendedBenchmarks
     public Task RateLimiter() => RunAll(static self => self.RateLimiterWorker());
 
     [Benchmark(OperationsPerInvoke = Operations, Description = "KeyedLockRegistry (default)")]
-    public Task Registry() => RunAll(static self => self.RegistryWorker(self._registry));
+    public Task Registry() => RunAll(static self => self.RegistryWorker(self._contenders.Registry));
 
     [Benchmark(OperationsPerInvoke = Operations, Description = "KeyedLockRegistry (DetectReentrancy=false)")]
-    public Task RegistryNoReentrancy() => RunAll(static self => self.RegistryWorker(self._registryNoReentrancy));
+    public Task RegistryNoReentrancy() => RunAll(static self => self.RegistryWorker(self._contenders.RegistryNoReentrancy));
 
     /// <summary>Starts the workers one after the other on this thread: the first takes the key and yields, the rest queue.</summary>
     private Task RunAll(Func<ContendedBenchmarks, Task> worker)
@@ -91,7 +72,7 @@ public class ContendedBenchmarks
     {
         for (var round = 0; round < Rounds; round++)
         {
-            var semaphore = Contenders.GetNaive(_naive, Key);
+            var semaphore = Contenders.GetNaive(_contenders.Naive, Key);
             await semaphore.WaitAsync();
             Enter();
             await Task.Yield();
@@ -104,7 +85,7 @@ public class ContendedBenchmarks
     {
         for (var round = 0; round < Rounds; round++)
         {
-            var lease = await _rateLimiter.AcquireAsync(Key);
+            var lease = await _contenders.RateLimiter.AcquireAsync(Key);
             if (!lease.IsAcquired)
             {
                 throw new InvalidOperationException("The rate limiter rejected a queued request.");

@@ -16,32 +16,13 @@ public class UncontendedBenchmarks
 
     private readonly string[] _keys = Enumerable.Range(0, KeyCount).Select(i => $"tenant-{i:D4}").ToArray();
     private readonly SemaphoreSlim _semaphore = new(1, 1);
-    private ConcurrentDictionary<string, SemaphoreSlim> _naive = null!;
-    private PartitionedRateLimiter<string> _rateLimiter = null!;
-    private KeyedLockRegistry _registry = null!;
-    private KeyedLockRegistry _registryNoReentrancy = null!;
+    private ContenderSet _contenders = null!;
 
     [GlobalSetup]
-    public void Setup()
-    {
-        _naive = Contenders.CreateNaiveDictionary();
-        _rateLimiter = Contenders.CreateRateLimiter();
-        _registry = Contenders.CreateRegistry(detectReentrancy: true);
-        _registryNoReentrancy = Contenders.CreateRegistry(detectReentrancy: false);
-    }
+    public void Setup() => _contenders = new ContenderSet();
 
     [GlobalCleanup]
-    public void Cleanup()
-    {
-        if (_registry.Count != 0 || _registryNoReentrancy.Count != 0)
-        {
-            throw new InvalidOperationException("A registry still holds keys after the benchmark.");
-        }
-
-        _rateLimiter.Dispose();
-        _registry.Dispose();
-        _registryNoReentrancy.Dispose();
-    }
+    public void Cleanup() => _contenders.Dispose();
 
     /// <summary>The floor: one bare SemaphoreSlim, WaitAsync() + Release(), no key lookup at all.</summary>
     [Benchmark(Baseline = true, OperationsPerInvoke = KeyCount, Description = "SemaphoreSlim (bare, floor)")]
@@ -61,7 +42,7 @@ public class UncontendedBenchmarks
         var keys = _keys;
         for (var i = 0; i < keys.Length; i++)
         {
-            var semaphore = Contenders.GetNaive(_naive, keys[i]);
+            var semaphore = Contenders.GetNaive(_contenders.Naive, keys[i]);
             await semaphore.WaitAsync();
             semaphore.Release();
         }
@@ -73,7 +54,7 @@ public class UncontendedBenchmarks
         var keys = _keys;
         for (var i = 0; i < keys.Length; i++)
         {
-            var lease = await _rateLimiter.AcquireAsync(keys[i]);
+            var lease = await _contenders.RateLimiter.AcquireAsync(keys[i]);
             if (!lease.IsAcquired)
             {
                 throw new InvalidOperationException("The rate limiter rejected an uncontended request.");
@@ -89,7 +70,7 @@ public class UncontendedBenchmarks
         var keys = _keys;
         for (var i = 0; i < keys.Length; i++)
         {
-            var lease = await _registry.AcquireAsync(keys[i]);
+            var lease = await _contenders.Registry.AcquireAsync(keys[i]);
             lease.Dispose();
         }
     }
@@ -100,7 +81,7 @@ public class UncontendedBenchmarks
         var keys = _keys;
         for (var i = 0; i < keys.Length; i++)
         {
-            var lease = await _registryNoReentrancy.AcquireAsync(keys[i]);
+            var lease = await _contenders.RegistryNoReentrancy.AcquireAsync(keys[i]);
             lease.Dispose();
         }
     }
