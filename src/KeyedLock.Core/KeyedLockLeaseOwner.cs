@@ -31,6 +31,12 @@ public abstract class KeyedLockLeaseOwner
     /// <returns><see langword="true"/> while the grant has not been released (or lost).</returns>
     protected internal abstract bool IsHeld(string key, long id);
 
+    /// <summary>
+    /// Whether the holder has not released the grant yet, for re-entrancy detection (a lost but unreleased lock is
+    /// still the holder's to release). Defaults to <see cref="IsHeld"/>.
+    /// </summary>
+    internal virtual bool IsUnreleased(string key, long id) => IsHeld(key, id);
+
     /// <summary>The fencing token of the grant. Defaults to the id.</summary>
     /// <param name="key">The lease's key.</param>
     /// <param name="id">The lease's id.</param>

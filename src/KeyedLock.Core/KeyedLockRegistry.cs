@@ -27,6 +27,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
     private readonly TimeProvider _time;
     private readonly RegistryMetrics _metrics;
     private readonly LockWaiter?[] _waiterPool;
+    private readonly Func<KeyedLockLease, KeyedLockLease> _trackHeldInCallerFlow;
     private long _lastGrantId;
 
     /// <summary>Creates a registry with default options.</summary>
@@ -58,6 +59,11 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
         _stripeShift = 32 - BitOperations.Log2((uint)stripeCount);
         _waiterPool = new LockWaiter?[Math.Max(8, Environment.ProcessorCount * 4)];
         _metrics = new RegistryMetrics(meterFactory, () => Count);
+        _trackHeldInCallerFlow = lease =>
+        {
+            TrackHeld(lease);
+            return lease;
+        };
     }
 
     /// <summary>The number of keys that have a holder or a waiter right now. Returns to 0 when all leases are released.</summary>
@@ -147,7 +153,8 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
         }
 
         // The keys are acquired inside an async method, whose AsyncLocal writes do not reach this caller: record
-        // them in the caller's flow (now, or when the caller reads the result). A single key tracks itself.
+        // them in the caller's flow, now or when the caller reads the result. A single key granted at once tracked
+        // itself already; one that waited was completed outside the caller's flow, so it is recorded here too.
         if (acquisition.IsCompletedSuccessfully)
         {
             var lease = acquisition.Result;
@@ -159,7 +166,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
             return new ValueTask<KeyedLockLease>(lease);
         }
 
-        return MultiKeyAcquisition.Track(this, acquisition);
+        return CallerFlow.Complete(acquisition, _trackHeldInCallerFlow);
     }
 
     /// <summary>Disposes the registry's private meter, if it created one. Held leases stay valid.</summary>
@@ -374,9 +381,9 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
             return;
         }
 
-        if (lease.Owner is LockEntry entry)
+        if (lease.Owner is LockEntry)
         {
-            HeldLeases.Push(this, entry, lease.Key, lease.Id);
+            HeldLeases.Push(this, lease);
         }
         else if (lease.Owner is MultiKeyLeaseOwner multi)
         {

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Data;
+using KeyedLock.Internal;
 using KeyedLock.Postgres.Internal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -39,6 +40,8 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
     private readonly PostgresKeyedLockOptions _options;
+    private readonly Func<Grant, KeyedLockLease> _toLeaseInCallerFlow;
+    private readonly Func<Grant, KeyedLockAttempt> _toAttemptInCallerFlow;
     private readonly KeyedLockRegistry _local;
     private readonly AdvisoryLockKey _keys;
     private readonly TimeProvider _time;
@@ -64,6 +67,8 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
     {
         ArgumentNullException.ThrowIfNull(dataSource);
         _options = (options ?? new PostgresKeyedLockOptions()).Clone();
+        _toLeaseInCallerFlow = grant => Grant.ToLease(TrackInCallerFlow(grant));
+        _toAttemptInCallerFlow = grant => Grant.ToAttempt(TrackInCallerFlow(grant));
         _options.Validate();
         _dataSource = dataSource;
         _ownsDataSource = ownsDataSource;
@@ -105,11 +110,11 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
 
     /// <inheritdoc />
     public ValueTask<KeyedLockLease> AcquireAsync(string key, TimeSpan timeout, CancellationToken cancellationToken = default)
-        => TrackingValueTaskSource<KeyedLockLease>.Create(Start(key, timeout, cancellationToken), Grant.ToLease, _options.DetectReentrancy);
+        => CallerFlow.Complete(new ValueTask<Grant>(Start(key, timeout, cancellationToken)), _toLeaseInCallerFlow);
 
     /// <inheritdoc />
     public ValueTask<KeyedLockAttempt> TryAcquireAsync(string key, TimeSpan timeout, CancellationToken cancellationToken = default)
-        => TrackingValueTaskSource<KeyedLockAttempt>.Create(Start(key, timeout, cancellationToken), Grant.ToAttempt, _options.DetectReentrancy);
+        => CallerFlow.Complete(new ValueTask<Grant>(Start(key, timeout, cancellationToken)), _toAttemptInCallerFlow);
 
     /// <inheritdoc />
     public ValueTask<KeyedLockLease> AcquireAsync(IReadOnlyCollection<string> keys, TimeSpan timeout, CancellationToken cancellationToken = default)
@@ -262,12 +267,26 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
             return Task.FromCanceled<Grant>(cancellationToken);
         }
 
-        if (_options.DetectReentrancy && HeldKeys.IsHeldByCurrentFlow(this, key))
+        if (_options.DetectReentrancy && HeldLeases.IsHeldByCurrentFlow(this, key))
         {
             throw new KeyedLockRecursionException(key);
         }
 
         return AcquireCoreAsync(key, timeout, cancellationToken);
+    }
+
+    /// <summary>
+    /// Records a granted lease for re-entrancy detection. Runs where the caller reads the result (see
+    /// <see cref="CallerFlow"/>): the acquisition itself is an async method, whose writes would not reach the caller.
+    /// </summary>
+    private Grant TrackInCallerFlow(Grant grant)
+    {
+        if (_options.DetectReentrancy && grant.Lease is { } lease)
+        {
+            HeldLeases.Push(this, lease.ToLease());
+        }
+
+        return grant;
     }
 
     private async Task<Grant> AcquireCoreAsync(string key, TimeSpan timeout, CancellationToken cancellationToken)

@@ -80,7 +80,7 @@ internal sealed class PostgresLease : KeyedLockLeaseOwner
         }
     }
 
-    protected override void Release(string key, long id)
+    protected internal override void Release(string key, long id)
     {
         var pending = ReleaseCoreAsync(id, async: false);
         if (pending.IsCompletedSuccessfully)
@@ -93,14 +93,17 @@ internal sealed class PostgresLease : KeyedLockLeaseOwner
         }
     }
 
-    protected override ValueTask ReleaseAsync(string key, long id) => ReleaseCoreAsync(id, async: true);
+    protected internal override ValueTask ReleaseAsync(string key, long id) => ReleaseCoreAsync(id, async: true);
 
-    protected override bool IsHeld(string key, long id) => id == Id && IsActive && !_isLost;
+    protected internal override bool IsHeld(string key, long id) => id == Id && IsActive && !_isLost;
 
-    protected override long GetFencingToken(string key, long id) => FencingToken;
+    // A lost lock stays the holder's until it releases it: re-acquiring the key in the same flow is still re-entrancy.
+    internal override bool IsUnreleased(string key, long id) => id == Id && IsActive;
+
+    protected internal override long GetFencingToken(string key, long id) => FencingToken;
 
     // The source is never disposed (it owns no timer), so the token stays readable after the release.
-    protected override CancellationToken GetLostToken(string key, long id) => id == Id ? _lost.Token : CancellationToken.None;
+    protected internal override CancellationToken GetLostToken(string key, long id) => id == Id ? _lost.Token : CancellationToken.None;
 
     private async ValueTask ReleaseCoreAsync(long id, bool async)
     {
