@@ -35,7 +35,6 @@ namespace KeyedLock.Postgres;
 /// </remarks>
 public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDisposable, IDisposable
 {
-    private static readonly TimeSpan MaxTimeout = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
@@ -100,7 +99,7 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
     /// <returns>The advisory lock id.</returns>
     public long GetAdvisoryLockId(string key)
     {
-        ValidateKey(key);
+        Arguments.ValidateKey(key);
         return _keys.Compute(key);
     }
 
@@ -244,22 +243,10 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
         }
     }
 
-    private static void ValidateKey(string key)
-    {
-        ArgumentNullException.ThrowIfNull(key);
-        if (key.Length == 0)
-        {
-            throw new ArgumentException("A lock key must not be empty.", nameof(key));
-        }
-    }
-
     private Task<Grant> Start(string key, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        ValidateKey(key);
-        if ((timeout < TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan) || timeout > MaxTimeout)
-        {
-            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "The timeout must be Timeout.InfiniteTimeSpan, zero, or a positive time up to about 49 days.");
-        }
+        Arguments.ValidateKey(key);
+        Arguments.ValidateTimeout(timeout);
 
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (cancellationToken.IsCancellationRequested)
