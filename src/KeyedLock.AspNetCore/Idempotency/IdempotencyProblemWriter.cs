@@ -1,7 +1,6 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace KeyedLock.AspNetCore.Internal;
 
@@ -26,21 +25,6 @@ internal static class IdempotencyProblemWriter
 
         var problem = new ProblemDetails { Status = status, Title = title, Detail = detail };
         problem.Extensions["reason"] = reason;
-        var problems = context.RequestServices.GetService<IProblemDetailsService>();
-        if (problems is not null && await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem }).ConfigureAwait(false))
-        {
-            return;
-        }
-
-        problem.Type = status switch
-        {
-            400 => "https://tools.ietf.org/html/rfc9110#section-15.5.1",
-            409 => "https://tools.ietf.org/html/rfc9110#section-15.5.10",
-            413 => "https://tools.ietf.org/html/rfc9110#section-15.5.14",
-            422 => "https://tools.ietf.org/html/rfc9110#section-15.5.21",
-            503 => "https://tools.ietf.org/html/rfc9110#section-15.6.4",
-            _ => "about:blank",
-        };
-        await response.WriteAsJsonAsync(problem, (System.Text.Json.JsonSerializerOptions?)null, "application/problem+json", context.RequestAborted).ConfigureAwait(false);
+        await ProblemResponse.WriteAsync(context, problem).ConfigureAwait(false);
     }
 }

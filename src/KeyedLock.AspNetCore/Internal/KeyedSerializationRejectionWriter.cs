@@ -1,7 +1,6 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace KeyedLock.AspNetCore.Internal;
@@ -41,15 +40,7 @@ internal sealed class KeyedSerializationRejectionWriter(KeyedSerializationOption
             Detail = Detail(reason, missingPart),
         };
         problem.Extensions["reason"] = ResultTag(reason);
-
-        var problems = context.RequestServices.GetService<IProblemDetailsService>();
-        if (problems is not null && await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem }).ConfigureAwait(false))
-        {
-            return;
-        }
-
-        problem.Type ??= TypeFor(response.StatusCode);
-        await response.WriteAsJsonAsync(problem, (System.Text.Json.JsonSerializerOptions?)null, "application/problem+json", context.RequestAborted).ConfigureAwait(false);
+        await ProblemResponse.WriteAsync(context, problem).ConfigureAwait(false);
     }
 
     internal static string ResultTag(KeyedSerializationRejectionReason reason) => reason switch
@@ -90,15 +81,5 @@ internal sealed class KeyedSerializationRejectionWriter(KeyedSerializationOption
         KeyedSerializationRejectionReason.QueueFull => "Too many requests for the same resource are already waiting. Retry later.",
         KeyedSerializationRejectionReason.Unavailable => "The lock service that serializes requests is unavailable, so the request was not run. Retry later.",
         _ => "The request lost its serialization lock while running and was stopped. Retry later.",
-    };
-
-    private static string TypeFor(int status) => status switch
-    {
-        400 => "https://tools.ietf.org/html/rfc9110#section-15.5.1",
-        401 => "https://tools.ietf.org/html/rfc9110#section-15.5.2",
-        413 => "https://tools.ietf.org/html/rfc9110#section-15.5.14",
-        429 => "https://tools.ietf.org/html/rfc6585#section-4",
-        503 => "https://tools.ietf.org/html/rfc9110#section-15.6.4",
-        _ => "about:blank",
     };
 }

@@ -1,0 +1,37 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace KeyedLock.AspNetCore.Internal;
+
+/// <summary>
+/// Writes an RFC 9457 ProblemDetails body for every rejection of the package (serialization and idempotency):
+/// through the app's <see cref="IProblemDetailsService"/> when one is registered, otherwise as
+/// <c>application/problem+json</c> with the RFC type link of the status code.
+/// </summary>
+internal static class ProblemResponse
+{
+    internal static async ValueTask WriteAsync(HttpContext context, ProblemDetails problem)
+    {
+        var problems = context.RequestServices.GetService<IProblemDetailsService>();
+        if (problems is not null && await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem }).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        problem.Type ??= TypeFor(context.Response.StatusCode);
+        await context.Response.WriteAsJsonAsync(problem, (System.Text.Json.JsonSerializerOptions?)null, "application/problem+json", context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static string TypeFor(int status) => status switch
+    {
+        400 => "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+        401 => "https://tools.ietf.org/html/rfc9110#section-15.5.2",
+        409 => "https://tools.ietf.org/html/rfc9110#section-15.5.10",
+        413 => "https://tools.ietf.org/html/rfc9110#section-15.5.14",
+        422 => "https://tools.ietf.org/html/rfc9110#section-15.5.21",
+        429 => "https://tools.ietf.org/html/rfc6585#section-4",
+        503 => "https://tools.ietf.org/html/rfc9110#section-15.6.4",
+        _ => "about:blank",
+    };
+}
