@@ -83,8 +83,9 @@ internal sealed class IdempotencyHandler
 
             if (plan.NeedsBody || HasBody(context))
             {
-                (buffer, length) = await ReadBodyAsync(context).ConfigureAwait(false);
-                if (buffer is null)
+                bool tooLarge;
+                (buffer, length, tooLarge) = await RequestValues.ReadBodyAsync(context, _options.MaxRequestBodyBytes).ConfigureAwait(false);
+                if (tooLarge)
                 {
                     return await RejectAsync(
                         context, plan, StatusCodes.Status413PayloadTooLarge, IdempotencyMetrics.ResultRejected, IdempotencyProblemWriter.BodyTooLarge, "Request body too large",
@@ -380,14 +381,14 @@ internal sealed class IdempotencyHandler
                 switch (part.Source)
                 {
                     case KeyPartSource.Body:
-                        document ??= TryParse(body);
+                        document ??= RequestValues.TryParseJson(body);
                         value = document is null ? null : JsonPointer.Evaluate(document.RootElement, part.PointerTokens);
                         break;
                     case KeyPartSource.Custom:
                         value = await _serialization.KeySources[part.Name](context).ConfigureAwait(false);
                         break;
                     default:
-                        value = GetValue(context, part);
+                        value = RequestValues.Get(context, part);
                         break;
                 }
 
@@ -411,34 +412,9 @@ internal sealed class IdempotencyHandler
         }
 
         // Scoped per endpoint (or the configured scope) and, when authenticated, per user.
-        var user = context.User.Identity?.IsAuthenticated == true ? UserId(context.User) : null;
+        var user = context.User.Identity?.IsAuthenticated == true ? RequestValues.UserId(context.User) : null;
         var prefix = plan.Prefix + (user is null ? "|-" : "|u=" + KeyFormatter.Escape(user));
         return (KeyFormatter.Build(prefix, plan.Labels, values), null);
-    }
-
-    private static string? GetValue(HttpContext context, KeyPart part) => part.Source switch
-    {
-        KeyPartSource.Route => context.Request.RouteValues[part.Name] is { } routeValue ? routeValue as string ?? Convert.ToString(routeValue, CultureInfo.InvariantCulture) : null,
-        KeyPartSource.Query => context.Request.Query.TryGetValue(part.Name, out var query) ? query.ToString() : null,
-        KeyPartSource.Header => context.Request.Headers.TryGetValue(part.Name, out var header) ? header.ToString() : null,
-        KeyPartSource.Claim => context.User.FindFirst(part.Name)?.Value,
-        KeyPartSource.User => context.User.Identity?.IsAuthenticated == true ? UserId(context.User) : null,
-        _ => null,
-    };
-
-    private static string? UserId(ClaimsPrincipal user) =>
-        user.FindFirst(ClaimTypes.NameIdentifier)?.Value ?? user.FindFirst("sub")?.Value ?? user.Identity?.Name;
-
-    private static JsonDocument? TryParse(ReadOnlyMemory<byte> body)
-    {
-        try
-        {
-            return JsonDocument.Parse(body);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
     }
 
     private static bool HasBody(HttpContext context) =>
@@ -455,57 +431,5 @@ internal sealed class IdempotencyHandler
         Span<byte> result = stackalloc byte[SHA256.HashSizeInBytes];
         hash.GetHashAndReset(result);
         return Convert.ToHexString(result);
-    }
-
-    /// <summary>Reads the whole body (buffered, so the handler can read it again); a null buffer when it is too large.</summary>
-    private async ValueTask<(byte[]? Buffer, int Length)> ReadBodyAsync(HttpContext context)
-    {
-        var request = context.Request;
-        var max = _options.MaxRequestBodyBytes;
-        if (request.ContentLength > max)
-        {
-            return (null, 0);
-        }
-
-        request.EnableBuffering();
-        var body = request.Body;
-        var start = body.Position;
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(max + 1, (request.ContentLength ?? 4096) + 1));
-        var length = 0;
-        try
-        {
-            while (true)
-            {
-                if (length == buffer.Length)
-                {
-                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(max + 1, (long)buffer.Length * 2));
-                    buffer.AsSpan(0, length).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = larger;
-                }
-
-                var read = await body.ReadAsync(buffer.AsMemory(length), context.RequestAborted).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    return (buffer, length);
-                }
-
-                length += read;
-                if (length > max)
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    return (null, 0);
-                }
-            }
-        }
-        catch
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            throw;
-        }
-        finally
-        {
-            body.Position = start;
-        }
     }
 }

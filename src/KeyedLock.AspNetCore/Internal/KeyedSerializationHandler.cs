@@ -141,14 +141,14 @@ internal sealed class KeyedSerializationHandler
         {
             if (plan.NeedsBody)
             {
-                var read = await ReadBodyAsync(context).ConfigureAwait(false);
+                var read = await RequestValues.ReadBodyAsync(context, _options.MaxBodyBytes).ConfigureAwait(false);
                 buffer = read.Buffer;
                 if (read.TooLarge)
                 {
                     return await RejectAsync(context, plan, KeyedSerializationRejectionReason.BodyTooLarge, FirstBodyKey(plan), null, null).ConfigureAwait(false);
                 }
 
-                body = read.Document;
+                body = RequestValues.TryParseJson(buffer.AsMemory(0, read.Length));
             }
 
             var keys = new List<string>(plan.Keys.Length);
@@ -164,7 +164,7 @@ internal sealed class KeyedSerializationHandler
                     {
                         KeyPartSource.Body => body is null ? null : JsonPointer.Evaluate(body.RootElement, part.PointerTokens),
                         KeyPartSource.Custom => await _options.KeySources[part.Name](context).ConfigureAwait(false),
-                        _ => GetSynchronousValue(context, part),
+                        _ => RequestValues.Get(context, part),
                     };
 
                     if (string.IsNullOrEmpty(value))
@@ -376,7 +376,7 @@ internal sealed class KeyedSerializationHandler
         var parts = planned.Parts;
         if (parts.Length == 1)
         {
-            var value = GetSynchronousValue(context, parts[0]);
+            var value = RequestValues.Get(context, parts[0]);
             if (string.IsNullOrEmpty(value))
             {
                 missingPart = parts[0].Text;
@@ -390,7 +390,7 @@ internal sealed class KeyedSerializationHandler
         var values = new string[parts.Length];
         for (var i = 0; i < parts.Length; i++)
         {
-            var value = GetSynchronousValue(context, parts[i]);
+            var value = RequestValues.Get(context, parts[i]);
             if (string.IsNullOrEmpty(value))
             {
                 missingPart = parts[i].Text;
@@ -402,88 +402,6 @@ internal sealed class KeyedSerializationHandler
 
         missingPart = null;
         return KeyFormatter.Build(planned.Prefix, planned.Labels, values);
-    }
-
-    private static string? GetSynchronousValue(HttpContext context, KeyPart part)
-    {
-        switch (part.Source)
-        {
-            case KeyPartSource.Route:
-                var routeValue = context.Request.RouteValues[part.Name];
-                return routeValue as string ?? Convert.ToString(routeValue, CultureInfo.InvariantCulture);
-            case KeyPartSource.Query:
-                return context.Request.Query.TryGetValue(part.Name, out var query) ? query.ToString() : null;
-            case KeyPartSource.Header:
-                return context.Request.Headers.TryGetValue(part.Name, out var header) ? header.ToString() : null;
-            case KeyPartSource.Claim:
-                return context.User.FindFirst(part.Name)?.Value;
-            case KeyPartSource.User:
-                var user = context.User;
-                return user.FindFirst(ClaimTypes.NameIdentifier)?.Value ?? user.FindFirst("sub")?.Value ?? user.Identity?.Name;
-            default:
-                throw new UnreachableException($"The key source {part.Source} is not synchronous.");
-        }
-    }
-
-    private async ValueTask<(bool TooLarge, JsonDocument? Document, byte[]? Buffer)> ReadBodyAsync(HttpContext context)
-    {
-        var request = context.Request;
-        var max = _options.MaxBodyBytes;
-        if (request.ContentLength > max)
-        {
-            return (true, null, null);
-        }
-
-        // Buffer the body so the handler (model binding, ReadFromJsonAsync) can still read it.
-        request.EnableBuffering();
-        var body = request.Body;
-        var start = body.Position;
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(max + 1, request.ContentLength + 1 ?? 4096));
-        var length = 0;
-        try
-        {
-            while (true)
-            {
-                if (length == buffer.Length)
-                {
-                    if (length > max)
-                    {
-                        return (true, null, buffer);
-                    }
-
-                    var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(max + 1, (long)buffer.Length * 2));
-                    buffer.AsSpan(0, length).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = larger;
-                }
-
-                var read = await body.ReadAsync(buffer.AsMemory(length, buffer.Length - length), context.RequestAborted).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    break;
-                }
-
-                length += read;
-                if (length > max)
-                {
-                    return (true, null, buffer);
-                }
-            }
-        }
-        finally
-        {
-            body.Position = start;
-        }
-
-        try
-        {
-            return (false, JsonDocument.Parse(buffer.AsMemory(0, length)), buffer);
-        }
-        catch (JsonException)
-        {
-            // Not JSON: every body part is missing.
-            return (false, null, buffer);
-        }
     }
 
     private static PlannedKey FirstBodyKey(EndpointPlan plan) =>
