@@ -1,7 +1,5 @@
 using KeyedLock.AspNetCore;
 using KeyedLock.AspNetCore.Internal;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Microsoft.AspNetCore.Builder;
 
@@ -10,8 +8,9 @@ public static class KeyedSerializationEndpointConventionBuilderExtensions
 {
     /// <summary>
     /// Serializes the endpoints by one key per template (several templates = several keys, acquired together without
-    /// deadlocks). Adds the same metadata as <see cref="SerializeByAttribute"/>, and the
-    /// <see cref="KeyedSerializationEndpointFilter"/> when the app does not use <c>UseKeyedSerialization()</c>.
+    /// deadlocks). Adds the same metadata as <see cref="SerializeByAttribute"/>, and makes the protection part of the
+    /// endpoint: it is serialized (binding, handler and result) even when the app does not call
+    /// <c>UseKeyedSerialization()</c>; when the middleware runs, the endpoint leaves it to the middleware.
     /// </summary>
     /// <typeparam name="TBuilder">The builder type.</typeparam>
     /// <param name="builder">The endpoint convention builder.</param>
@@ -66,19 +65,7 @@ public static class KeyedSerializationEndpointConventionBuilderExtensions
             }
         });
 
-        builder.AddEndpointFilterFactory(static (factoryContext, next) =>
-        {
-            var marker = factoryContext.ApplicationServices.GetService<KeyedSerializationMarker>()
-                ?? throw new InvalidOperationException(KeyedSerializationMarker.NotRegisteredMessage);
-            if (marker.MiddlewareUsed)
-            {
-                // The middleware serializes the whole pipeline already.
-                return next;
-            }
-
-            var filter = new KeyedSerializationEndpointFilter();
-            return context => filter.InvokeAsync(context, next);
-        });
+        EndpointProtection.Add(builder);
         return builder;
     }
 

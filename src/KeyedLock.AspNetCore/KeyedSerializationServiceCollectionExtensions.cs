@@ -1,6 +1,8 @@
 using System.Diagnostics.Metrics;
 using KeyedLock.AspNetCore;
 using KeyedLock.AspNetCore.Internal;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -33,12 +35,25 @@ public static class KeyedSerializationServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KeyedSerializationOptions>, KeyedSerializationOptionsValidator>());
         services.TryAddSingleton<KeyedSerializationMarker>();
         services.TryAddSingleton(static sp => new KeyedSerializationInstruments(sp.GetService<IMeterFactory>()));
+        services.TryAddSingleton(static sp => new KeyResolver(sp.GetRequiredService<IOptions<KeyedSerializationOptions>>().Value));
+        services.TryAddSingleton(static sp => new EndpointJson(sp));
         services.TryAddSingleton(static sp => new KeyedSerializationHandler(
             sp.GetRequiredService<KeyedLock.IKeyedLockProvider>(),
             sp.GetRequiredService<IOptions<KeyedSerializationOptions>>(),
             sp.GetRequiredService<ILogger<KeyedSerializationHandler>>(),
-            sp.GetRequiredService<KeyedSerializationInstruments>()));
+            sp.GetRequiredService<KeyedSerializationInstruments>(),
+            sp.GetRequiredService<KeyResolver>(),
+            sp.GetRequiredService<EndpointJson>()));
         IdempotencyKeyedLockBuilderExtensions.AddIdempotencyServices(services);
+
+        // Declared protection is never lost: every endpoint is checked when the app starts, and MVC actions are
+        // protected by a global filter whether or not the middleware runs.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, KeyedLockStartupCheck>(static sp => new KeyedLockStartupCheck(
+            sp.GetRequiredService<KeyedSerializationMarker>(),
+            sp.GetRequiredService<KeyedSerializationHandler>(),
+            sp.GetRequiredService<IdempotencyHandler>())));
+        services.TryAddSingleton(static sp => new KeyedLockMvcFilter(sp.GetRequiredService<KeyedSerializationHandler>(), sp.GetRequiredService<IdempotencyHandler>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<MvcOptions>, KeyedLockMvcOptionsSetup>());
         return builder;
     }
 }

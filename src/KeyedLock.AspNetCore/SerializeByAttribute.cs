@@ -16,14 +16,16 @@ namespace KeyedLock.AspNetCore;
 /// </para>
 /// <para>
 /// The same metadata is added by <c>.SerializeBy(...)</c> on an endpoint convention builder. Requests are serialized
-/// by <c>app.UseKeyedSerialization()</c> or by <see cref="KeyedSerializationEndpointFilter"/>.
+/// by <c>app.UseKeyedSerialization()</c>; endpoints declared with <c>.SerializeBy(...)</c> and MVC controllers are
+/// serialized without it too. A minimal-API handler with the attribute needs the middleware: the app refuses to start
+/// without it.
 /// </para>
 /// </remarks>
 [AttributeUsage(AttributeTargets.Class | AttributeTargets.Method, AllowMultiple = true, Inherited = true)]
 public sealed class SerializeByAttribute : Attribute
 {
     /// <summary>The value of <see cref="TimeoutMilliseconds"/> and <see cref="QueueLimit"/> when they are not set.</summary>
-    public const int NotSet = int.MinValue;
+    internal const int NotSet = int.MinValue;
 
     private int _timeoutMilliseconds = NotSet;
     private int _queueLimit = NotSet;
@@ -51,7 +53,7 @@ public sealed class SerializeByAttribute : Attribute
 
     /// <summary>
     /// The longest wait for the key in milliseconds (<c>-1</c> waits forever, <c>0</c> does not wait). Overrides the
-    /// policy and <see cref="KeyedSerializationOptions.DefaultTimeout"/>. <see cref="NotSet"/> when not set.
+    /// policy and <see cref="KeyedSerializationOptions.DefaultTimeout"/>. <see cref="int.MinValue"/> when not set.
     /// </summary>
     public int TimeoutMilliseconds
     {
@@ -65,7 +67,7 @@ public sealed class SerializeByAttribute : Attribute
 
     /// <summary>
     /// How many requests may wait for the key in this process while one holds it (0 never waits). Overrides the policy
-    /// and <see cref="KeyedSerializationOptions.DefaultQueueLimit"/>. <see cref="NotSet"/> when not set.
+    /// and <see cref="KeyedSerializationOptions.DefaultQueueLimit"/>. <see cref="int.MinValue"/> when not set.
     /// </summary>
     public int QueueLimit
     {

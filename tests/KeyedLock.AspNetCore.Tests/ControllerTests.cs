@@ -55,13 +55,30 @@ public sealed class ControllerTests
     }
 
     [Fact]
-    public async Task EndpointFilterWithoutMiddleware_SerializesControllerActions()
+    public async Task ActionAttribute_WithoutMiddleware_IsStillSerialized()
     {
-        await using var app = await TestApp.StartAsync(
-            a => a.MapControllers().AddEndpointFilter(new KeyedSerializationEndpointFilter()),
-            useMiddleware: false,
-            controllers: true);
+        await using var app = await TestApp.StartAsync(a => a.MapControllers(), useMiddleware: false, controllers: true);
 
         await app.AssertSerializedAsync((id, value) => Requests.Post($"/api/orders/{value}/pay", id), "o1", "o2");
+    }
+
+    [Fact]
+    public async Task ControllerAttribute_WithoutMiddleware_IsStillSerialized()
+    {
+        await using var app = await TestApp.StartAsync(a => a.MapControllers(), useMiddleware: false, controllers: true);
+
+        await app.AssertSerializedAsync((id, value) => Requests.Post($"/api/accounts/{value}/deposit", id), "1", "2");
+    }
+
+    [Fact]
+    public async Task BodyKey_WithoutMiddleware_ModelBindingStillReadsTheBody()
+    {
+        await using var app = await TestApp.StartAsync(a => a.MapControllers(), useMiddleware: false, controllers: true);
+
+        using var response = await app.SendAsync(Requests.Post("/api/orders/webhook", "a", """{"Id":"wh_9","amount":5}""")).Bounded();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("wh_9", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString());
+        Assert.Equal(["|body:/id=wh_9"], app.Locks.AcquiredKeys);
     }
 }

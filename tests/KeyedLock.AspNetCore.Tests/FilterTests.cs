@@ -6,29 +6,46 @@ using Microsoft.AspNetCore.Http;
 
 namespace KeyedLock.AspNetCore.Tests;
 
+/// <summary>Declared protection without the middleware: the endpoint wrapper of <c>.SerializeBy(...)</c>.</summary>
 public sealed class FilterTests
 {
     private static Task Handle(HttpContext context, Probe probe) => probe.RunAsync(context.Request.Headers["X-Req"].ToString(), context.RequestAborted);
 
     [Fact]
-    public async Task SerializeByWithoutMiddleware_AddsTheFilter_AndSerializes()
+    public async Task SerializeByWithoutMiddleware_WrapsTheEndpoint_AndSerializes()
     {
         await using var app = await TestApp.StartAsync(a => a.MapPost("/users/{id}", Handle).SerializeBy("route:id"), useMiddleware: false);
         await app.AssertSerializedAsync((id, value) => Requests.Post($"/users/{value}", id), "1", "2");
     }
 
     [Fact]
-    public async Task AttributeWithExplicitFilter_OnARouteGroup_Serializes()
+    public async Task SerializeByOnAGroup_WithoutMiddleware_SerializesAttributeEndpointsInside()
     {
         await using var app = await TestApp.StartAsync(
             a =>
             {
-                var group = a.MapGroup("/api").AddEndpointFilter<KeyedSerializationEndpointFilter>();
-                group.MapPost("/users/{id}", [SerializeBy("route:id")] (HttpContext c, Probe p) => Handle(c, p));
+                var group = a.MapGroup("/api").SerializeBy("route:tenant");
+                group.MapPost("/{tenant}/users/{id}", [SerializeBy("route:id")] (HttpContext c, Probe p) => Handle(c, p));
             },
             useMiddleware: false);
 
-        await app.AssertSerializedAsync((id, value) => Requests.Post($"/api/users/{value}", id), "1", "2");
+        await app.AssertSerializedAsync((id, value) => Requests.Post($"/api/{value}", id), "t1/users/1", "t2/users/2");
+        Assert.Contains("|route:tenant=t1", app.Locks.AcquiredKeys);
+        Assert.Contains("|route:id=1", app.Locks.AcquiredKeys);
+    }
+
+    [Fact]
+    public async Task BodyKeyWithoutMiddleware_ReadsTheBody_AndBindingStillGetsIt()
+    {
+        await using var app = await TestApp.StartAsync(
+            a => a.MapPost("/hooks", (Hook hook) => Results.Ok(new { hook.Id })).SerializeBy("body:/id"),
+            useMiddleware: false);
+
+        using var response = await app.SendAsync(Requests.Post("/hooks", "a", """{"id":"wh_1"}""")).Bounded();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("""{"id":"wh_1"}""", await response.Content.ReadAsStringAsync());
+        Assert.Equal(["|body:/id=wh_1"], app.Locks.AcquiredKeys);
     }
 
     [Fact]
@@ -66,7 +83,7 @@ public sealed class FilterTests
     }
 
     [Fact]
-    public async Task MiddlewareAndFilterOnOneRequest_TakeOneLock()
+    public async Task MiddlewareAndWrapperOnOneRequest_TakeOneLock()
     {
         var features = new List<IKeyedSerializationFeature?>();
         await using var app = await TestApp.StartAsync(a => a
@@ -75,8 +92,7 @@ public sealed class FilterTests
                 features.Add(c.Features.Get<IKeyedSerializationFeature>());
                 return Results.Ok();
             })
-            .SerializeBy("route:id")
-            .AddEndpointFilter<KeyedSerializationEndpointFilter>());
+            .SerializeBy("route:id"));
 
         using var response = await app.SendAsync(Requests.Post("/users/1", "a")).Bounded();
 
@@ -88,7 +104,7 @@ public sealed class FilterTests
     }
 
     [Fact]
-    public async Task FilterRejection_WritesTheProblemAndSkipsTheHandler()
+    public async Task WrapperRejection_WritesTheProblemAndSkipsTheHandler()
     {
         await using var app = await TestApp.StartAsync(a => a.MapPost("/op", Handle).SerializeBy("header:X-Key"), useMiddleware: false);
 
@@ -97,4 +113,6 @@ public sealed class FilterTests
         await response.ReadProblemAsync(HttpStatusCode.BadRequest);
         Assert.Empty(app.Probe.EnteredOrder);
     }
+
+    public sealed record Hook(string Id);
 }

@@ -21,7 +21,7 @@ public sealed class OutcomeTests
     [InlineData("claim:tenant", "claim:tenant", null)]
     [InlineData("body:/id", "body:/id", """{"other":1}""")]
     [InlineData("body:/id", "body:/id", """{"id":null}""")]
-    [InlineData("body:/id", "body:/id", "not json")]
+    [InlineData("body:/id", "body:/id", "")]
     [InlineData("route:id+header:X-Key", "header:X-Key", null)]
     public async Task MissingKeyPart_Returns400Problem_AndNeverRunsTheHandler(string template, string missingPart, string? body)
     {
@@ -30,7 +30,7 @@ public sealed class OutcomeTests
         using var response = await app.SendAsync(Requests.Post("/op/1", "a", body, ("X-User", "alice"))).Bounded();
 
         var problem = await response.ReadProblemAsync(HttpStatusCode.BadRequest);
-        Assert.Equal("missing_key", problem.GetProperty("reason").GetString());
+        Assert.Equal("keyedlock_missing_key", problem.GetProperty("reason").GetString());
         Assert.Contains($"'{missingPart}'", problem.GetProperty("detail").GetString());
         Assert.Empty(app.Probe.EnteredOrder);
         Assert.Equal(0, app.Locks.AcquireCalls);
@@ -47,7 +47,7 @@ public sealed class OutcomeTests
         using var response = await app.SendAsync(Requests.Post("/op/1", "a")).Bounded();
 
         var problem = await response.ReadProblemAsync(HttpStatusCode.Unauthorized);
-        Assert.Equal("unauthenticated", problem.GetProperty("reason").GetString());
+        Assert.Equal("keyedlock_unauthenticated", problem.GetProperty("reason").GetString());
         Assert.Empty(app.Probe.EnteredOrder);
         Assert.Equal(0, app.Locks.AcquireCalls);
     }
@@ -67,7 +67,7 @@ public sealed class OutcomeTests
         using var response = await app.SendAsync(request).Bounded();
 
         var problem = await response.ReadProblemAsync(HttpStatusCode.RequestEntityTooLarge);
-        Assert.Equal("body_too_large", problem.GetProperty("reason").GetString());
+        Assert.Equal("keyedlock_body_too_large", problem.GetProperty("reason").GetString());
         Assert.Empty(app.Probe.EnteredOrder);
     }
 
@@ -92,7 +92,7 @@ public sealed class OutcomeTests
 
         using var response = await waiter.Bounded();
         var problem = await response.ReadProblemAsync(HttpStatusCode.TooManyRequests);
-        Assert.Equal("timeout", problem.GetProperty("reason").GetString());
+        Assert.Equal("keyedlock_timeout", problem.GetProperty("reason").GetString());
         Assert.Equal("3", response.Headers.GetValues("Retry-After").Single());
         Assert.Equal(["a"], app.Probe.EnteredOrder);
         Assert.Equal(1, app.Registry.Count);
@@ -118,7 +118,7 @@ public sealed class OutcomeTests
         using var response = await app.SendAsync(Requests.Post("/op/1", "b")).Bounded();
 
         var problem = await response.ReadProblemAsync(HttpStatusCode.Conflict);
-        Assert.Equal("timeout", problem.GetProperty("reason").GetString());
+        Assert.Equal("keyedlock_timeout", problem.GetProperty("reason").GetString());
         app.Probe.Release("a");
         await holder.Bounded();
     }
@@ -135,7 +135,7 @@ public sealed class OutcomeTests
         using var rejected = await app.SendAsync(Requests.Post("/op/1", "c")).Bounded();
 
         var problem = await rejected.ReadProblemAsync(HttpStatusCode.TooManyRequests);
-        Assert.Equal("queue_full", problem.GetProperty("reason").GetString());
+        Assert.Equal("keyedlock_queue_full", problem.GetProperty("reason").GetString());
         Assert.True(rejected.Headers.Contains("Retry-After"));
 
         app.Probe.Release("a");
@@ -156,7 +156,7 @@ public sealed class OutcomeTests
         using var response = await app.SendAsync(Requests.Post("/op/1", "a")).Bounded();
 
         var problem = await response.ReadProblemAsync(HttpStatusCode.ServiceUnavailable);
-        Assert.Equal("unavailable", problem.GetProperty("reason").GetString());
+        Assert.Equal("keyedlock_unavailable", problem.GetProperty("reason").GetString());
         Assert.Equal("1", response.Headers.GetValues("Retry-After").Single());
         Assert.Empty(app.Probe.EnteredOrder);
     }
@@ -173,7 +173,7 @@ public sealed class OutcomeTests
 
         using var response = await request.Bounded();
         var problem = await response.ReadProblemAsync(HttpStatusCode.ServiceUnavailable);
-        Assert.Equal("lock_lost", problem.GetProperty("reason").GetString());
+        Assert.Equal("keyedlock_lock_lost", problem.GetProperty("reason").GetString());
         await TestWait.UntilAsync(() => app.Registry.Count == 0, "the lost lease is released");
     }
 
@@ -244,7 +244,7 @@ public sealed class OutcomeTests
 
         var problem = await response.ReadProblemAsync(HttpStatusCode.BadRequest);
         Assert.True(problem.GetProperty("customized").GetBoolean());
-        Assert.Equal("missing_key", problem.GetProperty("reason").GetString());
+        Assert.Equal("keyedlock_missing_key", problem.GetProperty("reason").GetString());
     }
 
     [Fact]

@@ -78,13 +78,53 @@ public sealed class StartupTests
         Assert.Throws<ArgumentException>(() => options.AddPolicy("p", _ => { }).AddPolicy("p", _ => { }));
     }
 
-    [Fact]
-    public async Task UnknownPolicy_FailsTheRequestLoudly_InsteadOfRunningUnserialized()
+    [Theory]
+    [InlineData("policy")]
+    [InlineData("source")]
+    [InlineData("idempotency-policy")]
+    public async Task UnknownPolicyOrKeySource_FailsAtStartup_NamingTheEndpointAndTheName(string which)
     {
-        await using var app = await TestApp.StartAsync(a => a.MapPost("/op/{id}", () => Results.Ok()).SerializeBy("route:id", k => k.Policy = "missing"));
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseTestServer();
+        builder.Services.AddKeyedSerialization();
+        await using var app = builder.Build();
+        app.UseIdempotency();
+        app.UseKeyedSerialization();
+        var endpoint = app.MapPost("/op/{id}", () => Results.Ok()).WithDisplayName("the-op");
+        _ = which switch
+        {
+            "policy" => endpoint.SerializeBy("route:id", k => k.Policy = "missing"),
+            "source" => endpoint.SerializeBy("missing+route:id"),
+            _ => endpoint.Idempotent(k => k.Policy = "missing"),
+        };
 
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => app.SendAsync(Requests.Post("/op/1", "a")).Bounded());
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => app.StartAsync().Bounded());
         Assert.Contains("'missing'", error.Message);
-        Assert.Equal(0, app.Locks.AcquireCalls);
+        Assert.Contains("'the-op'", error.Message);
+    }
+
+    [Theory]
+    [InlineData("serialize", "UseKeyedSerialization")]
+    [InlineData("idempotent", "UseIdempotency")]
+    public async Task AttributeOnAMinimalApiHandler_WithoutItsMiddleware_FailsAtStartup(string which, string expected)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseTestServer();
+        builder.Services.AddKeyedSerialization();
+        await using var app = builder.Build();
+        if (which == "serialize")
+        {
+            app.UseIdempotency();
+            app.MapPost("/op/{id}", [SerializeBy("route:id")] () => Results.Ok()).WithDisplayName("the-op");
+        }
+        else
+        {
+            app.UseKeyedSerialization();
+            app.MapPost("/op/{id}", [Idempotent] () => Results.Ok()).WithDisplayName("the-op");
+        }
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => app.StartAsync().Bounded());
+        Assert.Contains("'the-op'", error.Message);
+        Assert.Contains(expected, error.Message);
     }
 }

@@ -1,6 +1,5 @@
 using KeyedLock.AspNetCore;
 using KeyedLock.AspNetCore.Internal;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Microsoft.AspNetCore.Builder;
 
@@ -9,8 +8,9 @@ public static class IdempotencyEndpointConventionBuilderExtensions
 {
     /// <summary>
     /// Makes the endpoints idempotent, keyed by the <c>Idempotency-Key</c> header (or the options' template). Adds the
-    /// same metadata as <see cref="IdempotentAttribute"/>; when the app does not use <c>UseKeyedSerialization()</c>,
-    /// it also wraps the endpoints' request delegates with the idempotency stage, so they work without the middleware.
+    /// same metadata as <see cref="IdempotentAttribute"/>, and makes the protection part of the endpoint: it is
+    /// idempotent even when the app does not call <c>UseIdempotency()</c>; when the middleware runs, the endpoint leaves
+    /// it to the middleware.
     /// </summary>
     /// <typeparam name="TBuilder">The builder type.</typeparam>
     /// <param name="builder">The endpoint convention builder.</param>
@@ -56,21 +56,8 @@ public static class IdempotencyEndpointConventionBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(attribute);
-        builder.Add(endpoint =>
-        {
-            endpoint.Metadata.Add(attribute);
-            if (endpoint.RequestDelegate is not { } inner)
-            {
-                return;
-            }
-
-            // Wrap the whole request delegate (binding, handler and result), not just the handler: the request body
-            // must still be readable for the fingerprint and the complete response must be captured. When
-            // UseKeyedSerialization() handled the request already, the wrapper only passes it on.
-            var handler = endpoint.ApplicationServices.GetService<IdempotencyHandler>()
-                ?? throw new InvalidOperationException(KeyedSerializationMarker.NotRegisteredMessage);
-            endpoint.RequestDelegate = IdempotencyMiddleware.Wrap(inner, handler);
-        });
+        builder.Add(endpoint => endpoint.Metadata.Add(attribute));
+        EndpointProtection.Add(builder);
         return builder;
     }
 }

@@ -1,33 +1,29 @@
 using System.Buffers;
-using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Security.Claims;
-using System.Security.Cryptography;
-using System.Text;
-using System.Text.Json;
 using KeyedLock.Idempotency;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Microsoft.Net.Http.Headers;
 
 namespace KeyedLock.AspNetCore.Internal;
 
 /// <summary>
-/// The idempotency engine shared by the middleware and the endpoint wrapper: resolves the idempotency key, fingerprints
-/// the request, replays a stored response, or serializes the request on the key (through the app's
-/// <see cref="IKeyedLockProvider"/>), captures its response and stores it.
+/// Idempotent replay of one request, in one method (<see cref="RunAsync"/>): resolve the key and fingerprint the
+/// request, replay a stored response (or reject a reused key), take the key through the app's
+/// <see cref="IKeyedLockProvider"/>, look again, run capturing the response, store it, release. The middleware, the
+/// endpoint wrapper and the MVC filter all call it; plans are compiled once per endpoint.
 /// </summary>
 internal sealed class IdempotencyHandler
 {
     private readonly IKeyedLockProvider _provider;
     private readonly IIdempotencyStore _store;
     private readonly IdempotencyOptions _options;
-    private readonly KeyedSerializationOptions _serialization;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly IdempotencyInstruments _instruments;
+    private readonly IdempotencyRejectionWriter _rejections;
+    private readonly KeyResolver _resolver;
     private readonly ConditionalWeakTable<Endpoint, IdempotencyPlan> _plans = [];
     private readonly ConditionalWeakTable<Endpoint, IdempotencyPlan>.CreateValueCallback _compile;
 
@@ -38,398 +34,286 @@ internal sealed class IdempotencyHandler
         IOptions<KeyedSerializationOptions> serialization,
         TimeProvider? timeProvider,
         ILogger<IdempotencyHandler> logger,
-        IdempotencyInstruments instruments)
+        IdempotencyInstruments instruments,
+        KeyResolver resolver,
+        EndpointJson json)
     {
         _provider = provider;
         _store = store;
         _options = options.Value;
-        _serialization = serialization.Value;
         _time = timeProvider ?? TimeProvider.System;
         _logger = logger;
         _instruments = instruments;
-        _compile = endpoint => new IdempotencyPlan(endpoint, endpoint.Metadata.GetMetadata<IdempotentAttribute>()!, _options, _serialization);
+        _resolver = resolver;
+        _rejections = new IdempotencyRejectionWriter(_options, logger, instruments);
+        var serializationOptions = serialization.Value;
+        _compile = endpoint => new IdempotencyPlan(endpoint, endpoint.Metadata.GetMetadata<IdempotentAttribute>()!, _options, serializationOptions, json.RulesFor(endpoint));
     }
 
-    /// <summary>The endpoint's plan, or null when it is not idempotent.</summary>
+    /// <summary>The endpoint's plan (compiled once), or null when it is not idempotent.</summary>
     internal IdempotencyPlan? GetPlan(Endpoint? endpoint) =>
         endpoint?.Metadata.GetMetadata<IdempotentAttribute>() is null ? null : _plans.GetValue(endpoint, _compile);
 
+    /// <summary>Whether idempotency already handled this request (middleware, wrapper or filter: only the first acts).</summary>
+    internal static bool HandledOn(HttpContext context) => context.Features.Get<IdempotencyHandledFeature>() is not null;
+
     /// <summary>
-    /// Replays, rejects, or takes the key. Returns null when the response is written (replay or rejection) or the
-    /// client left: run nothing. Returns <see cref="IdempotencyScope.Unprotected"/> to run without idempotency.
-    /// Otherwise the key is held and the response is being captured: run the request, then call
-    /// <see cref="ExitAsync"/>.
+    /// Handles one request to an idempotent endpoint: replays, rejects, or runs <paramref name="next"/> holding the
+    /// idempotency key and stores its response.
     /// </summary>
-    internal async ValueTask<IdempotencyScope?> EnterAsync(HttpContext context, IdempotencyPlan plan)
+    internal async Task RunAsync(HttpContext context, IdempotencyPlan plan, RequestDelegate next)
     {
         context.Features.Set(IdempotencyHandledFeature.Instance);
-        var request = context.Request;
+
+        // 1. The key (exactly what binding sees) and the fingerprint. The body is read once, for both; without body
+        //    parts the key comes first, so that a request without a key is answered before its body is read.
+        if (RequestValues.NeedsForm(context, plan.IsMvc) && !await KeyResolver.TryReadFormAsync(context).ConfigureAwait(false))
+        {
+            await _rejections.WriteAsync(context, plan, IdempotencyRejectionReason.InvalidKey, "the form").ConfigureAwait(false);
+            return;
+        }
+
+        string? key = null;
+        byte[] fingerprint;
         byte[]? buffer = null;
         try
         {
-            // The body is read once, for the fingerprint and for body: key parts; without body parts the key is
-            // resolved first, so a request without a key is answered before its body is read.
-            var length = 0;
-            string? key = null;
-            string? missingPart = null;
             if (!plan.NeedsBody)
             {
-                (key, missingPart) = await ResolveKeyAsync(context, plan, default).ConfigureAwait(false);
-                if (key is null)
+                var (resolved, failure, part) = await ResolveKeyAsync(context, plan, null).ConfigureAwait(false);
+                if (resolved is null)
                 {
-                    return await NoKeyAsync(context, plan, missingPart).ConfigureAwait(false);
+                    await NoKeyAsync(context, plan, failure, part, next).ConfigureAwait(false);
+                    return;
                 }
+
+                key = resolved;
             }
 
+            var length = 0;
             if (plan.NeedsBody || HasBody(context))
             {
                 bool tooLarge;
                 (buffer, length, tooLarge) = await RequestValues.ReadBodyAsync(context, _options.MaxRequestBodyBytes).ConfigureAwait(false);
                 if (tooLarge)
                 {
-                    return await RejectAsync(
-                        context, plan, StatusCodes.Status413PayloadTooLarge, IdempotencyMetrics.ResultRejected, IdempotencyProblemWriter.BodyTooLarge, "Request body too large",
-                        $"This endpoint fingerprints the request body for idempotency, and the body is larger than {_options.MaxRequestBodyBytes} bytes.").ConfigureAwait(false);
+                    await _rejections.WriteAsync(context, plan, IdempotencyRejectionReason.BodyTooLarge).ConfigureAwait(false);
+                    return;
                 }
             }
 
             if (plan.NeedsBody)
             {
-                (key, missingPart) = await ResolveKeyAsync(context, plan, buffer.AsMemory(0, length)).ConfigureAwait(false);
-                if (key is null)
+                using var body = JsonBody.Parse(buffer.AsMemory(0, length), plan.Json);
+                var (bodyKey, failure, part) = await ResolveKeyAsync(context, plan, body).ConfigureAwait(false);
+                if (bodyKey is null)
                 {
-                    return await NoKeyAsync(context, plan, missingPart).ConfigureAwait(false);
+                    await NoKeyAsync(context, plan, failure, part, next).ConfigureAwait(false);
+                    return;
                 }
+
+                key = bodyKey;
             }
 
-            var fingerprint = Fingerprint(request, buffer.AsSpan(0, length));
-            if (buffer is not null)
-            {
-                // Not held while waiting for the key.
-                ArrayPool<byte>.Shared.Return(buffer);
-                buffer = null;
-            }
-
-            return await LookUpOrAcquireAsync(context, plan, key!, fingerprint).ConfigureAwait(false);
+            fingerprint = RequestFingerprint.Compute(context.Request, buffer.AsSpan(0, length));
         }
         finally
         {
+            // Not held while waiting for the key.
             if (buffer is not null)
             {
                 ArrayPool<byte>.Shared.Return(buffer);
             }
         }
-    }
 
-    private async ValueTask<IdempotencyScope?> NoKeyAsync(HttpContext context, IdempotencyPlan plan, string? missingPart)
-    {
-        if (missingPart is null)
+        // 2. A completed duplicate is answered without taking the lock.
+        var (found, stored) = await TryGetAsync(context, plan, key!).ConfigureAwait(false);
+        if (!found || stored is not null)
         {
-            return await RejectAsync(
-                context, plan, StatusCodes.Status400BadRequest, IdempotencyMetrics.ResultInvalidKey, IdempotencyProblemWriter.InvalidKey, "Invalid idempotency key",
-                $"The idempotency key is longer than {_options.MaxKeyLength} characters.").ConfigureAwait(false);
+            await AnswerAsync(context, plan, stored, fingerprint).ConfigureAwait(false);
+            return;
         }
 
-        if (!plan.KeyRequired)
-        {
-            _instruments.Request(plan, IdempotencyMetrics.ResultUnprotected);
-            return IdempotencyScope.Unprotected;
-        }
-
-        return await RejectAsync(
-            context, plan, StatusCodes.Status400BadRequest, IdempotencyMetrics.ResultInvalidKey, IdempotencyProblemWriter.MissingKey, "Missing idempotency key",
-            $"This operation is idempotent and requires an idempotency key ('{missingPart}').").ConfigureAwait(false);
-    }
-
-    /// <summary>Stops capturing, stores the response when it is complete and storable, and releases the key.</summary>
-    internal async ValueTask ExitAsync(HttpContext context, IdempotencyScope scope, bool completed)
-    {
-        try
-        {
-            if (completed)
-            {
-                try
-                {
-                    // Push out what the handler left in the capture's pipe writer, through the capture.
-                    await scope.CaptureBody.CompleteAsync().ConfigureAwait(false);
-                }
-                catch (Exception) when (context.RequestAborted.IsCancellationRequested)
-                {
-                    completed = false;
-                }
-            }
-
-            context.Features.Set(scope.OriginalBody);
-            var response = context.Response;
-            var why = completed ? WhyNotStored(context, scope) : "the request failed or was aborted";
-            if (why is not null)
-            {
-                _instruments.Request(scope.Plan, IdempotencyMetrics.ResultNotStored);
-                IdempotencyLog.NotStored(_logger, scope.Plan.RouteTag, response.StatusCode, why);
-                return;
-            }
-
-            var now = _time.GetUtcNow();
-            var record = new IdempotencyRecord(scope.Fingerprint, response.StatusCode, SelectHeaders(response.Headers), scope.Capture.Captured.ToArray(), now, now + scope.Plan.Window);
-            try
-            {
-                var stored = await _store.TryAddAsync(scope.Key, record, now, CancellationToken.None).ConfigureAwait(false);
-                _instruments.Request(scope.Plan, stored ? IdempotencyMetrics.ResultStored : IdempotencyMetrics.ResultNotStored);
-                if (stored)
-                {
-                    IdempotencyLog.Stored(_logger, scope.Plan.RouteTag, record.StatusCode, record.Body.Length);
-                }
-                else
-                {
-                    IdempotencyLog.NotStored(_logger, scope.Plan.RouteTag, record.StatusCode, "the store declined it (a record exists, or the store is full)");
-                }
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                // The client has its response; a later duplicate will run again.
-                _instruments.Request(scope.Plan, IdempotencyMetrics.ResultNotStored);
-                IdempotencyLog.StoreFailed(_logger, scope.Plan.RouteTag, ex);
-            }
-        }
-        finally
-        {
-            await scope.Lease.DisposeAsync().ConfigureAwait(false);
-        }
-    }
-
-    private async ValueTask<IdempotencyScope?> LookUpOrAcquireAsync(HttpContext context, IdempotencyPlan plan, string key, string fingerprint)
-    {
-        // A completed duplicate is answered without taking the lock.
-        var (found, record) = await TryGetAsync(context, plan, key).ConfigureAwait(false);
-        if (!found || record is not null)
-        {
-            return await AnswerAsync(context, plan, record, fingerprint).ConfigureAwait(false);
-        }
-
+        // 3. Take the key: duplicates wait here for the original (or get 409 when the plan does not wait).
         KeyedLockLease lease;
         try
         {
-            lease = await _provider.AcquireAsync(key, plan.WaitTimeout, context.RequestAborted).ConfigureAwait(false);
+            lease = await _provider.AcquireAsync(key!, plan.WaitTimeout, context.RequestAborted).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is KeyedLockTimeoutException or KeyedLockQueueFullException)
         {
-            return await RejectAsync(
-                context, plan, StatusCodes.Status409Conflict, IdempotencyMetrics.ResultInProgress, IdempotencyProblemWriter.InProgress, "Request in progress",
-                "A request with the same idempotency key is still being processed. Retry later to receive its response.", _options.RetryAfter).ConfigureAwait(false);
+            await _rejections.WriteAsync(context, plan, IdempotencyRejectionReason.InProgress, null, ex).ConfigureAwait(false);
+            return;
         }
-        catch (KeyedLockUnavailableException)
+        catch (KeyedLockUnavailableException ex)
         {
-            return await UnavailableAsync(context, plan).ConfigureAwait(false);
+            await _rejections.WriteAsync(context, plan, IdempotencyRejectionReason.Unavailable, null, ex).ConfigureAwait(false);
+            return;
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
-            return null;
+            return;
         }
 
-        var entered = false;
         try
         {
-            (found, record) = await TryGetAsync(context, plan, key).ConfigureAwait(false);
-            if (!found || record is not null)
+            // 4. The original may have completed while this request waited.
+            (found, stored) = await TryGetAsync(context, plan, key!).ConfigureAwait(false);
+            if (!found || stored is not null)
             {
-                return await AnswerAsync(context, plan, record, fingerprint).ConfigureAwait(false);
+                await AnswerAsync(context, plan, stored, fingerprint).ConfigureAwait(false);
+                return;
             }
 
-            var originalBody = context.Features.Get<IHttpResponseBodyFeature>()!;
-            var capture = new ResponseCaptureStream(originalBody.Stream, plan.MaxResponseBodyBytes);
-            var captureBody = new StreamResponseBodyFeature(capture, originalBody);
-            context.Features.Set<IHttpResponseBodyFeature>(captureBody);
-            entered = true;
-            return new IdempotencyScope(plan, key, fingerprint, lease, originalBody, capture, captureBody);
+            // 5. Run, capturing the response, and store it when it is complete and storable.
+            var capture = ResponseCapture.Start(context, plan.MaxResponseBodyBytes);
+            var completed = false;
+            try
+            {
+                await next(context).ConfigureAwait(false);
+                completed = true;
+            }
+            finally
+            {
+                completed = await capture.StopAsync(completed).ConfigureAwait(false);
+                await StoreAsync(context, plan, key!, fingerprint, capture, completed).ConfigureAwait(false);
+            }
         }
         finally
         {
-            if (!entered)
-            {
-                await lease.DisposeAsync().ConfigureAwait(false);
-            }
+            await lease.DisposeAsync().ConfigureAwait(false);
         }
     }
 
-    /// <summary>Found false: the store failed and a 503 was written. Found true: the live record, or null.</summary>
-    private async ValueTask<(bool Found, IdempotencyRecord? Record)> TryGetAsync(HttpContext context, IdempotencyPlan plan, string key)
+    private async ValueTask StoreAsync(HttpContext context, IdempotencyPlan plan, string key, byte[] fingerprint, ResponseCapture capture, bool completed)
     {
+        var status = context.Response.StatusCode;
+        var why = completed ? capture.WhyNotStored(plan) : "the request failed or was aborted";
+        if (why is not null)
+        {
+            _instruments.Request(plan, IdempotencyMetrics.ResultNotStored);
+            IdempotencyLog.NotStored(_logger, plan.RouteTag, status, why);
+            return;
+        }
+
+        var response = capture.ToStoredResponse(fingerprint, _options.ReplayedHeaders);
+        var now = _time.GetUtcNow();
         try
         {
-            return (true, await _store.GetAsync(key, _time.GetUtcNow(), context.RequestAborted).ConfigureAwait(false));
+            var added = await _store.TryAddAsync(key, response.Encode(), now + plan.Window, now, CancellationToken.None).ConfigureAwait(false);
+            _instruments.Request(plan, added ? IdempotencyMetrics.ResultStored : IdempotencyMetrics.ResultNotStored);
+            if (added)
+            {
+                IdempotencyLog.Stored(_logger, plan.RouteTag, status, response.Body.Length);
+            }
+            else
+            {
+                IdempotencyLog.NotStored(_logger, plan.RouteTag, status, "the store declined it (a value exists, or the store is full)");
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The client has its response; a later duplicate will run again.
+            _instruments.Request(plan, IdempotencyMetrics.ResultNotStored);
+            IdempotencyLog.StoreFailed(_logger, plan.RouteTag, ex);
+        }
+    }
+
+    /// <summary>Found false: the store failed, or its value cannot be read (fail closed). Found true: the live response, or null.</summary>
+    private async ValueTask<(bool Found, StoredResponse? Stored)> TryGetAsync(HttpContext context, IdempotencyPlan plan, string key)
+    {
+        byte[]? value;
+        try
+        {
+            value = await _store.GetAsync(key, _time.GetUtcNow(), context.RequestAborted).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             IdempotencyLog.StoreFailed(_logger, plan.RouteTag, ex);
-            await UnavailableAsync(context, plan).ConfigureAwait(false);
             return (false, null);
         }
+
+        if (value is null)
+        {
+            return (true, null);
+        }
+
+        if (StoredResponse.TryDecode(value) is { } stored)
+        {
+            return (true, stored);
+        }
+
+        // Never run again on a key whose response cannot be read: that could repeat the effect.
+        IdempotencyLog.Unreadable(_logger, plan.RouteTag, value.Length == 0 ? -1 : value[0]);
+        return (false, null);
     }
 
-    private async ValueTask<IdempotencyScope?> AnswerAsync(HttpContext context, IdempotencyPlan plan, IdempotencyRecord? record, string fingerprint)
+    private async ValueTask AnswerAsync(HttpContext context, IdempotencyPlan plan, StoredResponse? stored, byte[] fingerprint)
     {
-        if (record is null)
+        if (stored is null)
         {
-            return null; // the store failed: 503 written
+            await _rejections.WriteAsync(context, plan, IdempotencyRejectionReason.Unavailable).ConfigureAwait(false);
+            return;
         }
 
-        if (!string.Equals(record.Fingerprint, fingerprint, StringComparison.Ordinal))
+        if (!RequestFingerprint.Matches(stored.Fingerprint, fingerprint))
         {
-            return await RejectAsync(
-                context, plan, StatusCodes.Status422UnprocessableEntity, IdempotencyMetrics.ResultKeyReused, IdempotencyProblemWriter.KeyReused, "Idempotency key reused",
-                "This idempotency key was already used for a different request (method, path, query or body).").ConfigureAwait(false);
+            await _rejections.WriteAsync(context, plan, IdempotencyRejectionReason.KeyReused).ConfigureAwait(false);
+            return;
         }
 
-        IdempotencyLog.Replayed(_logger, plan.RouteTag, record.StatusCode);
+        IdempotencyLog.Replayed(_logger, plan.RouteTag, stored.StatusCode);
         _instruments.Request(plan, IdempotencyMetrics.ResultReplayed);
-        var response = context.Response;
-        response.StatusCode = record.StatusCode;
-        foreach (var (name, value) in record.Headers)
-        {
-            response.Headers.Append(name, value);
-        }
-
-        response.Headers[IdempotencyOptions.ReplayedHeaderName] = "true";
-        if (!record.Body.IsEmpty)
-        {
-            response.ContentLength = record.Body.Length;
-            try
-            {
-                await response.Body.WriteAsync(record.Body, context.RequestAborted).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-            {
-            }
-        }
-
-        return null;
+        await ResponseReplay.WriteAsync(context, stored).ConfigureAwait(false);
     }
 
-    private async ValueTask<IdempotencyScope?> UnavailableAsync(HttpContext context, IdempotencyPlan plan) =>
-        await RejectAsync(
-            context, plan, StatusCodes.Status503ServiceUnavailable, IdempotencyMetrics.ResultRejected, IdempotencyProblemWriter.Unavailable, "Idempotency unavailable",
-            "The service that makes this operation idempotent is unavailable, so the request was not run. Retry later.", _options.RetryAfter).ConfigureAwait(false);
-
-    private async ValueTask<IdempotencyScope?> RejectAsync(HttpContext context, IdempotencyPlan plan, int status, string result, string reason, string title, string detail, TimeSpan? retryAfter = null)
+    /// <summary>No usable key: run without idempotency when the key is optional and absent, otherwise reject.</summary>
+    private async ValueTask NoKeyAsync(HttpContext context, IdempotencyPlan plan, KeyFailure failure, KeyPart? part, RequestDelegate next)
     {
-        _instruments.Request(plan, result);
-        IdempotencyLog.Rejected(_logger, plan.RouteTag, status, reason);
-        await IdempotencyProblemWriter.WriteAsync(context, status, reason, title, detail, retryAfter).ConfigureAwait(false);
-        return null;
+        switch (failure)
+        {
+            case KeyFailure.Missing when !plan.KeyRequired:
+                _instruments.Request(plan, IdempotencyMetrics.ResultUnprotected);
+                await next(context).ConfigureAwait(false);
+                return;
+            case KeyFailure.Missing:
+                await _rejections.WriteAsync(context, plan, IdempotencyRejectionReason.MissingKey, part?.Text).ConfigureAwait(false);
+                return;
+            case KeyFailure.Ambiguous:
+                await _rejections.WriteAsync(context, plan, IdempotencyRejectionReason.AmbiguousKey, part?.Text).ConfigureAwait(false);
+                return;
+            default:
+                await _rejections.WriteAsync(context, plan, IdempotencyRejectionReason.InvalidKey, part?.Text).ConfigureAwait(false);
+                return;
+        }
     }
 
-    private string? WhyNotStored(HttpContext context, IdempotencyScope scope)
+    /// <summary>The store and lock key (scoped per endpoint or scope, and per authenticated user), or why there is none.</summary>
+    private async ValueTask<(string? Key, KeyFailure Failure, KeyPart? Part)> ResolveKeyAsync(HttpContext context, IdempotencyPlan plan, JsonBody? body)
     {
-        var response = context.Response;
-        if (context.RequestAborted.IsCancellationRequested)
+        var values = new string[plan.Parts.Length];
+        var (failure, part) = await _resolver.ResolveAsync(context, plan.Parts, values, body, plan.Json, plan.IsMvc).ConfigureAwait(false);
+        if (failure != KeyFailure.None)
         {
-            return "the client disconnected";
+            return (null, failure, part);
         }
 
-        if (scope.Capture.Overflowed)
-        {
-            return $"the body is larger than {scope.Plan.MaxResponseBodyBytes} bytes";
-        }
-
-        if (response.ContentLength is { } declared && declared != scope.Capture.BytesWritten && !HttpMethods.IsHead(context.Request.Method))
-        {
-            return "the body is shorter or longer than its Content-Length";
-        }
-
-        if (!scope.Plan.ShouldStore(response.StatusCode))
-        {
-            return "the status code is not stored";
-        }
-
-        return null;
-    }
-
-    private List<KeyValuePair<string, string>> SelectHeaders(IHeaderDictionary headers)
-    {
-        var selected = new List<KeyValuePair<string, string>>();
-        foreach (var (name, values) in headers)
-        {
-            if (!_options.ReplayedHeaders.Contains(name) || string.Equals(name, HeaderNames.ContentLength, StringComparison.OrdinalIgnoreCase))
-            {
-                continue;
-            }
-
-            foreach (var value in values)
-            {
-                if (value is not null)
-                {
-                    selected.Add(new(name, value));
-                }
-            }
-        }
-
-        return selected;
-    }
-
-    private async ValueTask<(string? Key, string? MissingPart)> ResolveKeyAsync(HttpContext context, IdempotencyPlan plan, ReadOnlyMemory<byte> body)
-    {
-        var parts = plan.Parts;
-        var values = new string?[parts.Length];
         var total = 0;
-        JsonDocument? document = null;
-        try
+        foreach (var value in values)
         {
-            for (var i = 0; i < parts.Length; i++)
-            {
-                var part = parts[i];
-                string? value;
-                switch (part.Source)
-                {
-                    case KeyPartSource.Body:
-                        document ??= RequestValues.TryParseJson(body);
-                        value = document is null ? null : JsonPointer.Evaluate(document.RootElement, part.PointerTokens);
-                        break;
-                    case KeyPartSource.Custom:
-                        value = await _serialization.KeySources[part.Name](context).ConfigureAwait(false);
-                        break;
-                    default:
-                        value = RequestValues.Get(context, part);
-                        break;
-                }
-
-                if (string.IsNullOrEmpty(value))
-                {
-                    return (null, part.Text);
-                }
-
-                total += value.Length;
-                values[i] = value;
-            }
-        }
-        finally
-        {
-            document?.Dispose();
+            total += value.Length;
         }
 
         if (total > _options.MaxKeyLength)
         {
-            return (null, null);
+            return (null, KeyFailure.Invalid, null);
         }
 
-        // Scoped per endpoint (or the configured scope) and, when authenticated, per user.
         var user = context.User.Identity?.IsAuthenticated == true ? RequestValues.UserId(context.User) : null;
         var prefix = plan.Prefix + (user is null ? "|-" : "|u=" + KeyFormatter.Escape(user));
-        return (KeyFormatter.Build(prefix, plan.Labels, values), null);
+        return (KeyFormatter.Build(prefix, plan.Labels, values), KeyFailure.None, null);
     }
 
     private static bool HasBody(HttpContext context) =>
         context.Request.ContentLength is { } length ? length > 0 : context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? true;
-
-    /// <summary>Method, path and query, and the SHA-256 of the body: hex SHA-256 of it all.</summary>
-    private static string Fingerprint(HttpRequest request, ReadOnlySpan<byte> body)
-    {
-        Span<byte> bodyHash = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(body, bodyHash);
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData(Encoding.UTF8.GetBytes(string.Concat(request.Method, "\n", request.PathBase.Value, request.Path.Value, "\n", request.QueryString.Value, "\n")));
-        hash.AppendData(bodyHash);
-        Span<byte> result = stackalloc byte[SHA256.HashSizeInBytes];
-        hash.GetHashAndReset(result);
-        return Convert.ToHexString(result);
-    }
 }

@@ -46,6 +46,8 @@ public static class IdempotencyKeyedLockBuilderExtensions
             sp.GetRequiredService<IOptions<KeyedSerializationOptions>>(),
             sp.GetService<TimeProvider>(),
             sp.GetRequiredService<ILogger<IdempotencyHandler>>(),
-            sp.GetRequiredService<IdempotencyInstruments>()));
+            sp.GetRequiredService<IdempotencyInstruments>(),
+            sp.GetRequiredService<KeyResolver>(),
+            sp.GetRequiredService<EndpointJson>()));
     }
 }

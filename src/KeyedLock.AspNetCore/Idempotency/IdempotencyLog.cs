@@ -15,8 +15,11 @@ internal static partial class IdempotencyLog
     internal static partial void NotStored(ILogger logger, string route, int statusCode, string why);
 
     [LoggerMessage(104, LogLevel.Information, "Request to {Route} rejected with {StatusCode} by idempotency: {Reason}.", EventName = "IdempotentRejected")]
-    internal static partial void Rejected(ILogger logger, string route, int statusCode, string reason);
+    internal static partial void Rejected(ILogger logger, string route, int statusCode, KeyedLock.AspNetCore.IdempotencyRejectionReason reason, Exception? exception);
 
     [LoggerMessage(105, LogLevel.Warning, "The idempotency store failed for a request to {Route}.", EventName = "IdempotencyStoreFailed")]
     internal static partial void StoreFailed(ILogger logger, string route, Exception exception);
+
+    [LoggerMessage(106, LogLevel.Error, "The stored idempotent response of a request to {Route} cannot be read (format byte {Format}); the request was rejected, not run again.", EventName = "IdempotencyValueUnreadable")]
+    internal static partial void Unreadable(ILogger logger, string route, int format);
 }

@@ -89,6 +89,21 @@ public sealed class IdempotencyOptions
     /// <summary>The <c>Retry-After</c> sent with 409 (original still running) and 503 (lock provider down); null sends none. Default 1 second.</summary>
     public TimeSpan? RetryAfter { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>The status code when a key is reused for a different request (default 422 Unprocessable Content).</summary>
+    public int KeyReusedStatusCode { get; set; } = StatusCodes.Status422UnprocessableEntity;
+
+    /// <summary>The status code when the original request still runs and the duplicate does not wait, or waited too long (default 409 Conflict).</summary>
+    public int InProgressStatusCode { get; set; } = StatusCodes.Status409Conflict;
+
+    /// <summary>The status code when the lock provider or the store is unavailable (default 503 Service Unavailable).</summary>
+    public int UnavailableStatusCode { get; set; } = StatusCodes.Status503ServiceUnavailable;
+
+    /// <summary>
+    /// Called for every idempotency rejection after the status code and <c>Retry-After</c> are set, before the default
+    /// ProblemDetails body is written. If the callback starts the response, nothing else is written.
+    /// </summary>
+    public Func<IdempotencyRejectedContext, CancellationToken, ValueTask>? OnRejected { get; set; }
+
     internal IReadOnlyDictionary<string, IdempotencyPolicy> Policies => _policies;
 
     /// <summary>

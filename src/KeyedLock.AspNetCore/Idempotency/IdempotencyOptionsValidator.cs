@@ -37,6 +37,9 @@ internal sealed class IdempotencyOptionsValidator : IValidateOptions<Idempotency
             errors.Add($"{nameof(options.RetryAfter)} must not be negative (was {options.RetryAfter}).");
         }
 
+        CheckStatus(errors, nameof(options.KeyReusedStatusCode), options.KeyReusedStatusCode);
+        CheckStatus(errors, nameof(options.InProgressStatusCode), options.InProgressStatusCode);
+        CheckStatus(errors, nameof(options.UnavailableStatusCode), options.UnavailableStatusCode);
         foreach (var (policyName, policy) in options.Policies)
         {
             var prefix = $"Idempotency policy '{policyName}'";
@@ -73,6 +76,14 @@ internal sealed class IdempotencyOptionsValidator : IValidateOptions<Idempotency
         catch (ArgumentException ex)
         {
             errors.Add($"{what}: {ex.Message}");
+        }
+    }
+
+    private static void CheckStatus(List<string> errors, string what, int status)
+    {
+        if (status is < 400 or > 599)
+        {
+            errors.Add($"{what} must be a 4xx or 5xx status code (was {status}).");
         }
     }
 

@@ -9,7 +9,7 @@ internal sealed class IdempotencyPlan
     /// <summary>Starts every idempotency lock and store key. Serialization keys never start with an unescaped <c>#</c>.</summary>
     internal const string KeyPrefix = "#idem|";
 
-    internal IdempotencyPlan(Endpoint endpoint, IdempotentAttribute attribute, IdempotencyOptions options, KeyedSerializationOptions serialization)
+    internal IdempotencyPlan(Endpoint endpoint, IdempotentAttribute attribute, IdempotencyOptions options, KeyedSerializationOptions serialization, JsonKeyRules json)
     {
         IdempotencyPolicy? policy = null;
         if (attribute.Policy is { } name && !options.Policies.TryGetValue(name, out policy))
@@ -29,6 +29,8 @@ internal sealed class IdempotencyPlan
             NeedsBody |= part.Source == KeyPartSource.Body;
         }
 
+        Json = json;
+        IsMvc = EndpointJson.IsMvc(endpoint);
         Labels = Array.ConvertAll(Parts, static part => KeyFormatter.Label(part, scoped: false));
         RouteTag = (endpoint as RouteEndpoint)?.RoutePattern.RawText ?? endpoint.DisplayName ?? "unknown";
         var scope = attribute.Scope ?? policy?.Scope ?? DefaultScope(endpoint, RouteTag);
@@ -52,6 +54,10 @@ internal sealed class IdempotencyPlan
     internal string Prefix { get; }
 
     internal bool NeedsBody { get; }
+
+    internal bool IsMvc { get; }
+
+    internal JsonKeyRules Json { get; }
 
     internal string RouteTag { get; }
 

@@ -4,19 +4,18 @@ using Microsoft.Extensions.Caching.Memory;
 namespace KeyedLock.AspNetCore;
 
 /// <summary>
-/// The default <see cref="IIdempotencyStore"/>: records in a private, size-limited <see cref="MemoryCache"/> of this
-/// process. Replay holds within one app instance; use a shared store (PostgreSQL) when several instances serve the
-/// same clients.
+/// The default <see cref="IIdempotencyStore"/>: values in a private, size-limited <see cref="MemoryCache"/> of this
+/// process. Replay holds within one app instance; use a shared store (PostgreSQL, Redis) when several instances serve
+/// the same clients.
 /// </summary>
 /// <remarks>
-/// Each record counts its body, headers and key (in bytes, roughly) against the size limit. When the cache is full
-/// it evicts records early, and a record larger than the limit is not stored: the store is bounded, not durable.
-/// Expiry follows the <c>now</c> passed by the caller; the cache also drops records after the same window on its own
-/// clock so that memory is reclaimed.
+/// Each value counts its bytes and its key against the size limit. When the cache is full it evicts values early, and
+/// a value larger than the limit is not stored: the store is bounded, not durable. Expiry follows the <c>now</c> passed
+/// by the caller; the cache also drops values after the same lifetime on its own clock so that memory is reclaimed.
 /// </remarks>
 public sealed class MemoryIdempotencyStore : IIdempotencyStore, IDisposable
 {
-    private const int RecordOverhead = 128;
+    private const int EntryOverhead = 64;
 
     private readonly MemoryCache _cache;
     private readonly Lock _gate = new();
@@ -29,27 +28,27 @@ public sealed class MemoryIdempotencyStore : IIdempotencyStore, IDisposable
         _cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = sizeLimit });
     }
 
-    /// <summary>The number of records held (live or not yet reclaimed).</summary>
+    /// <summary>The number of values held (live or not yet reclaimed).</summary>
     public int Count => _cache.Count;
 
     /// <inheritdoc />
-    public ValueTask<IdempotencyRecord?> GetAsync(string key, DateTimeOffset now, CancellationToken cancellationToken = default)
+    public ValueTask<byte[]?> GetAsync(string key, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
-        return new(Live(key, now));
+        return new(Live(key, now)?.Value);
     }
 
     /// <inheritdoc />
-    public ValueTask<bool> TryAddAsync(string key, IdempotencyRecord record, DateTimeOffset now, CancellationToken cancellationToken = default)
+    public ValueTask<bool> TryAddAsync(string key, ReadOnlyMemory<byte> value, DateTimeOffset expiresAt, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
-        ArgumentNullException.ThrowIfNull(record);
-        var lifetime = record.ExpiresAt - now;
+        var lifetime = expiresAt - now;
         if (lifetime <= TimeSpan.Zero)
         {
             return new(false);
         }
 
+        var entry = new Entry(value.ToArray(), expiresAt);
         lock (_gate)
         {
             if (Live(key, now) is not null)
@@ -57,36 +56,36 @@ public sealed class MemoryIdempotencyStore : IIdempotencyStore, IDisposable
                 return new(false);
             }
 
-            using (var entry = _cache.CreateEntry(key))
+            using (var cacheEntry = _cache.CreateEntry(key))
             {
-                entry.Value = record;
-                entry.Size = Size(key, record);
-                entry.AbsoluteExpirationRelativeToNow = lifetime;
+                cacheEntry.Value = entry;
+                cacheEntry.Size = EntryOverhead + (2L * key.Length) + entry.Value.Length;
+                cacheEntry.AbsoluteExpirationRelativeToNow = lifetime;
             }
 
             // A full cache declines the entry (and compacts).
-            return new(ReferenceEquals(_cache.Get(key), record));
+            return new(ReferenceEquals(_cache.Get(key), entry));
         }
     }
 
     /// <inheritdoc />
     public void Dispose() => _cache.Dispose();
 
-    private IdempotencyRecord? Live(string key, DateTimeOffset now)
+    private Entry? Live(string key, DateTimeOffset now)
     {
-        if (_cache.Get(key) is not IdempotencyRecord record)
+        if (_cache.Get(key) is not Entry entry)
         {
             return null;
         }
 
-        if (record.ExpiresAt > now)
+        if (entry.ExpiresAt > now)
         {
-            return record;
+            return entry;
         }
 
         lock (_gate)
         {
-            if (ReferenceEquals(_cache.Get(key), record))
+            if (ReferenceEquals(_cache.Get(key), entry))
             {
                 _cache.Remove(key);
             }
@@ -95,14 +94,5 @@ public sealed class MemoryIdempotencyStore : IIdempotencyStore, IDisposable
         return null;
     }
 
-    private static long Size(string key, IdempotencyRecord record)
-    {
-        long size = RecordOverhead + (2L * key.Length) + (2L * record.Fingerprint.Length) + record.Body.Length;
-        foreach (var (name, value) in record.Headers)
-        {
-            size += 2L * (name.Length + value.Length);
-        }
-
-        return size;
-    }
+    private sealed record Entry(byte[] Value, DateTimeOffset ExpiresAt);
 }

@@ -71,9 +71,35 @@ internal static class KeyTemplate
             "query" => new KeyPart(KeyPartSource.Query, name, text),
             "header" => new KeyPart(KeyPartSource.Header, name, text),
             "claim" => new KeyPart(KeyPartSource.Claim, name, text),
-            "body" => new KeyPart(KeyPartSource.Body, name, text) { PointerTokens = JsonPointer.Parse(name, template) },
+            "body" => new KeyPart(KeyPartSource.Body, name, text) { PointerTokens = ParsePointer(name, template) },
             _ => throw Invalid(template, $"'{source}' is not a key source (use route, query, header, claim, body, user or a custom source name)"),
         };
+    }
+
+    /// <summary>The unescaped reference tokens of an RFC 6901 JSON Pointer.</summary>
+    private static string[] ParsePointer(string pointer, string template)
+    {
+        if (pointer[0] != '/')
+        {
+            throw Invalid(template, $"the JSON Pointer '{pointer}' must start with '/'");
+        }
+
+        var tokens = pointer[1..].Split('/');
+        for (var i = 0; i < tokens.Length; i++)
+        {
+            var token = tokens[i];
+            for (var j = 0; j < token.Length; j++)
+            {
+                if (token[j] == '~' && (j + 1 >= token.Length || token[j + 1] is not ('0' or '1')))
+                {
+                    throw Invalid(template, $"the JSON Pointer '{pointer}' has a '~' not followed by 0 or 1");
+                }
+            }
+
+            tokens[i] = token.Replace("~1", "/", StringComparison.Ordinal).Replace("~0", "~", StringComparison.Ordinal);
+        }
+
+        return tokens;
     }
 
     internal static ArgumentException Invalid(string template, string why) =>

@@ -1,34 +1,14 @@
 namespace KeyedLock.AspNetCore.Internal;
 
 /// <summary>
-/// The state of one serialized request; set on <c>HttpContext.Features</c> so that the middleware and the endpoint
-/// filter never both lock the same request.
+/// Set on <c>HttpContext.Features</c> while a request holds its keys, so that the middleware and the endpoint wrapper
+/// never both lock the same request.
 /// </summary>
-internal sealed class KeyedSerializationFeature : IKeyedSerializationFeature
+internal sealed class KeyedSerializationFeature(string[] keys, KeyedLockLease lease) : IKeyedSerializationFeature
 {
-    internal KeyedSerializationFeature(string[] keys, PlannedKey[] owners, KeyedLockLease lease, EndpointPlan plan)
-    {
-        Keys = keys;
-        Owners = owners;
-        Lease = lease;
-        Plan = plan;
-    }
+    public IReadOnlyList<string> Keys { get; } = keys;
 
-    public IReadOnlyList<string> Keys { get; }
-
-    public KeyedLockLease Lease { get; }
-
-    internal PlannedKey[] Owners { get; }
-
-    internal EndpointPlan Plan { get; }
-
-    internal CancellationToken OriginalRequestAborted { get; set; }
-
-    internal CancellationTokenSource? LinkedAborted { get; set; }
-
-    internal CancellationToken LostToken { get; set; }
-
-    internal long StartedTimestamp { get; set; }
+    public KeyedLockLease Lease { get; } = lease;
 
     /// <summary>
     /// True from the grant until the keys are released. The feature then stays on the context (setting it back to
@@ -37,7 +17,7 @@ internal sealed class KeyedSerializationFeature : IKeyedSerializationFeature
     /// </summary>
     internal bool IsActive { get; set; } = true;
 
-    /// <summary>Whether <paramref name="context"/> is running serialized right now (middleware or filter).</summary>
+    /// <summary>Whether <paramref name="context"/> is running serialized right now (middleware or endpoint wrapper).</summary>
     internal static bool IsActiveOn(Microsoft.AspNetCore.Http.HttpContext context) =>
         context.Features.Get<IKeyedSerializationFeature>() is KeyedSerializationFeature { IsActive: true };
 }

@@ -1,9 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
-using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Security.Claims;
-using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -11,8 +8,9 @@ using Microsoft.Extensions.Options;
 namespace KeyedLock.AspNetCore.Internal;
 
 /// <summary>
-/// The engine shared by the middleware and the endpoint filter: compiles endpoint metadata, resolves keys from a
-/// request, acquires and releases the leases, and writes rejections.
+/// Keyed serialization of one request, in one method (<see cref="RunAsync"/>): resolve the keys, acquire them, run the
+/// rest of the request, handle a lost lock, release. The middleware, the endpoint wrapper and the MVC filter all call
+/// it; plans are compiled once per endpoint.
 /// </summary>
 internal sealed class KeyedSerializationHandler
 {
@@ -21,6 +19,8 @@ internal sealed class KeyedSerializationHandler
     private readonly ILogger _logger;
     private readonly KeyedSerializationInstruments _instruments;
     private readonly KeyedSerializationRejectionWriter _rejections;
+    private readonly KeyResolver _resolver;
+    private readonly EndpointJson _json;
     private readonly KeyInFlightCounter _inFlight = new();
     private readonly ConditionalWeakTable<Endpoint, EndpointPlan> _plans = [];
     private readonly ConditionalWeakTable<Endpoint, EndpointPlan>.CreateValueCallback _compile;
@@ -29,19 +29,23 @@ internal sealed class KeyedSerializationHandler
         IKeyedLockProvider provider,
         IOptions<KeyedSerializationOptions> options,
         ILogger<KeyedSerializationHandler> logger,
-        KeyedSerializationInstruments instruments)
+        KeyedSerializationInstruments instruments,
+        KeyResolver resolver,
+        EndpointJson json)
     {
         _provider = provider;
         _options = options.Value;
         _logger = logger;
         _instruments = instruments;
+        _resolver = resolver;
+        _json = json;
         _rejections = new KeyedSerializationRejectionWriter(_options, logger, instruments);
-        _compile = Compile;
+        _compile = endpoint => new EndpointPlan(endpoint, endpoint.Metadata.GetOrderedMetadata<SerializeByAttribute>(), _options, _json.RulesFor(endpoint));
     }
 
     internal KeyInFlightCounter InFlight => _inFlight;
 
-    /// <summary>The endpoint's plan, or null when it is not serialized (no metadata, or disabled).</summary>
+    /// <summary>The endpoint's plan (compiled once), or null when it is not serialized (no metadata, or disabled).</summary>
     internal EndpointPlan? GetPlan(Endpoint? endpoint)
     {
         if (endpoint is null || endpoint.Metadata.GetMetadata<SerializeByAttribute>() is null)
@@ -57,216 +61,130 @@ internal sealed class KeyedSerializationHandler
         return _plans.GetValue(endpoint, _compile);
     }
 
-    /// <summary>Resolves the request's keys and acquires them, or writes a rejection.</summary>
-    internal ValueTask<(EnterOutcome Outcome, KeyedSerializationFeature? Feature)> EnterAsync(HttpContext context, EndpointPlan plan)
+    /// <summary>
+    /// Serializes one request: resolves its keys (or writes a 400/401/413 rejection), acquires them (or writes a
+    /// 429/503 rejection, or stops quietly when the client left), runs <paramref name="next"/> holding them, turns a
+    /// handler that gave up on a lost lock into a 503, and releases the keys.
+    /// </summary>
+    internal async Task RunAsync(HttpContext context, EndpointPlan plan, RequestDelegate next)
     {
-        if (plan.NeedsUser && context.User.Identity?.IsAuthenticated != true)
+        // 1. The keys: exactly what binding sees, or a rejection.
+        var (keys, owners, rejection) = !plan.IsSynchronous || RequestValues.NeedsForm(context, plan.IsMvc)
+            ? await ResolveKeysAsync(context, plan).ConfigureAwait(false)
+            : ResolveKeys(context, plan, body: null);
+        if (rejection is { } failed)
         {
-            return RejectAsync(context, plan, KeyedSerializationRejectionReason.Unauthenticated, plan.Keys[0], null, null);
+            await _rejections.WriteAsync(context, plan, failed.Reason, failed.Key, failed.Part, null).ConfigureAwait(false);
+            return;
         }
 
-        if (plan.IsSynchronous && plan.Keys.Length == 1)
+        if (keys is null)
         {
-            var planned = plan.Keys[0];
-            var key = ResolveSynchronousKey(context, planned, out var missingPart);
-            if (key is null)
-            {
-                return MissingAsync(context, plan, planned, missingPart!);
-            }
-
-            return planned.QueueLimit is null ? AcquireSingleAsync(context, plan, key, planned) : AcquireAsync(context, plan, [key], [planned]);
+            // Every key was skipped (SkipKey policy).
+            _instruments.Request(plan, KeyedSerializationInstruments.Skipped, 0);
+            await next(context).ConfigureAwait(false);
+            return;
         }
 
-        return ResolveAndAcquireAsync(context, plan);
-    }
-
-    /// <summary>Releases the request's keys and restores <c>RequestAborted</c>.</summary>
-    internal ValueTask ExitAsync(HttpContext context, KeyedSerializationFeature feature)
-    {
-        if (feature.LinkedAborted is { } linked)
+        // 2. Acquire them all (sorted and deadlock-free across requests), within the queue limits of this process.
+        if (plan.QueueLimited && TryEnterQueues(keys, owners!) is { } full)
         {
-            context.RequestAborted = feature.OriginalRequestAborted;
-            linked.Dispose();
+            await _rejections.WriteAsync(context, plan, KeyedSerializationRejectionReason.QueueFull, full, null, null).ConfigureAwait(false);
+            return;
         }
 
-        feature.IsActive = false;
-        _instruments.Active(feature.Plan, -1);
-        if (feature.StartedTimestamp != 0 && _logger.IsEnabled(LogLevel.Debug))
-        {
-            KeyedSerializationLog.KeysReleased(_logger, feature.Plan.RouteTag, Stopwatch.GetElapsedTime(feature.StartedTimestamp).TotalMilliseconds);
-        }
-
-        var release = feature.Lease.DisposeAsync();
-        return HasQueueLimit(feature.Owners) ? ReleaseThenExitInFlightAsync(release, feature) : release;
-    }
-
-    private async ValueTask ReleaseThenExitInFlightAsync(ValueTask release, KeyedSerializationFeature feature)
-    {
+        var started = _instruments.WaitDurationEnabled || _logger.IsEnabled(LogLevel.Debug) ? Stopwatch.GetTimestamp() : 0;
+        KeyedLockLease lease;
         try
         {
-            await release.ConfigureAwait(false);
+            lease = await AcquireAsync(context, keys, plan.Timeout).ConfigureAwait(false);
+        }
+        catch (KeyedLockException ex) when (ex is KeyedLockTimeoutException or KeyedLockQueueFullException or KeyedLockUnavailableException)
+        {
+            ExitQueues(plan, keys, owners!);
+            var reason = ex switch
+            {
+                KeyedLockTimeoutException => KeyedSerializationRejectionReason.Timeout,
+                KeyedLockQueueFullException => KeyedSerializationRejectionReason.QueueFull,
+                _ => KeyedSerializationRejectionReason.Unavailable,
+            };
+            await _rejections.WriteAsync(context, plan, reason, owners![Math.Max(0, Array.IndexOf(keys, ex.Key))], null, ex, started).ConfigureAwait(false);
+            return;
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            ExitQueues(plan, keys, owners!);
+            KeyedSerializationLog.ClientDisconnected(_logger, plan.RouteTag);
+            _instruments.Request(plan, KeyedSerializationInstruments.Canceled, started);
+            return;
+        }
+        catch
+        {
+            ExitQueues(plan, keys, owners!);
+            throw;
+        }
+
+        // 3. Run holding the keys; a lost lock reaches the handler as RequestAborted.
+        var feature = new KeyedSerializationFeature(keys, lease);
+        context.Features.Set<IKeyedSerializationFeature>(feature);
+        var requestAborted = context.RequestAborted;
+        var lost = lease.LostToken;
+        CancellationTokenSource? linked = null;
+        if (lost.CanBeCanceled)
+        {
+            linked = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, lost);
+            context.RequestAborted = linked.Token;
+        }
+
+        _instruments.Request(plan, KeyedSerializationInstruments.Serialized, started);
+        _instruments.Active(plan, 1);
+        if (started != 0 && _logger.IsEnabled(LogLevel.Debug))
+        {
+            KeyedSerializationLog.KeysAcquired(_logger, plan.RouteTag, keys.Length, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+
+        var held = _logger.IsEnabled(LogLevel.Debug) ? Stopwatch.GetTimestamp() : 0;
+        try
+        {
+            await next(context).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (lost.IsCancellationRequested && !requestAborted.IsCancellationRequested && !context.Response.HasStarted)
+        {
+            // The handler gave up because the lock was lost: it did not finish, and the client gets a 503.
+            KeyedSerializationLog.LockLost(_logger, plan.RouteTag);
+            context.RequestAborted = requestAborted;
+            context.Response.Clear();
+            await _rejections.WriteAsync(context, plan, KeyedSerializationRejectionReason.LockLost, owners![0], null, ex).ConfigureAwait(false);
         }
         finally
         {
-            ExitInFlight(feature.Keys, feature.Owners, feature.Keys.Count);
-        }
-    }
-
-    /// <summary>
-    /// Whether <paramref name="exception"/> is the handler giving up because the lease was lost, so that a 503 can
-    /// still be written.
-    /// </summary>
-    internal static bool IsLockLost(HttpContext context, KeyedSerializationFeature feature, Exception exception) =>
-        exception is OperationCanceledException &&
-        feature.LostToken.IsCancellationRequested &&
-        !feature.OriginalRequestAborted.IsCancellationRequested &&
-        !context.Response.HasStarted;
-
-    internal async ValueTask RejectLockLostAsync(HttpContext context, KeyedSerializationFeature feature, Exception exception)
-    {
-        KeyedSerializationLog.LockLost(_logger, feature.Plan.RouteTag);
-        context.RequestAborted = feature.OriginalRequestAborted;
-        context.Response.Clear();
-        await _rejections.WriteAsync(context, feature.Plan, KeyedSerializationRejectionReason.LockLost, feature.Owners[0], null, exception).ConfigureAwait(false);
-    }
-
-    private EndpointPlan Compile(Endpoint endpoint) =>
-        new(endpoint, endpoint.Metadata.GetOrderedMetadata<SerializeByAttribute>(), _options);
-
-    private async ValueTask<(EnterOutcome Outcome, KeyedSerializationFeature? Feature)> ResolveAndAcquireAsync(HttpContext context, EndpointPlan plan)
-    {
-        JsonDocument? body = null;
-        byte[]? buffer = null;
-        try
-        {
-            if (plan.NeedsBody)
+            // 4. Release.
+            if (linked is not null)
             {
-                var read = await RequestValues.ReadBodyAsync(context, _options.MaxBodyBytes).ConfigureAwait(false);
-                buffer = read.Buffer;
-                if (read.TooLarge)
-                {
-                    return await RejectAsync(context, plan, KeyedSerializationRejectionReason.BodyTooLarge, FirstBodyKey(plan), null, null).ConfigureAwait(false);
-                }
-
-                body = RequestValues.TryParseJson(buffer.AsMemory(0, read.Length));
+                context.RequestAborted = requestAborted;
+                linked.Dispose();
             }
 
-            var keys = new List<string>(plan.Keys.Length);
-            var owners = new List<PlannedKey>(plan.Keys.Length);
-            foreach (var planned in plan.Keys)
+            feature.IsActive = false;
+            _instruments.Active(plan, -1);
+            if (held != 0 && _logger.IsEnabled(LogLevel.Debug))
             {
-                var values = new string[planned.Parts.Length];
-                string? missingPart = null;
-                for (var i = 0; i < values.Length; i++)
-                {
-                    var part = planned.Parts[i];
-                    var value = part.Source switch
-                    {
-                        KeyPartSource.Body => body is null ? null : JsonPointer.Evaluate(body.RootElement, part.PointerTokens),
-                        KeyPartSource.Custom => await _options.KeySources[part.Name](context).ConfigureAwait(false),
-                        _ => RequestValues.Get(context, part),
-                    };
-
-                    if (string.IsNullOrEmpty(value))
-                    {
-                        missingPart = part.Text;
-                        break;
-                    }
-
-                    values[i] = value;
-                }
-
-                if (missingPart is not null)
-                {
-                    if (planned.MissingKeyBehavior == KeyedSerializationMissingKeyBehavior.Reject)
-                    {
-                        return await RejectAsync(context, plan, KeyedSerializationRejectionReason.MissingKeyPart, planned, missingPart, null).ConfigureAwait(false);
-                    }
-
-                    KeyedSerializationLog.KeySkipped(_logger, plan.RouteTag, planned.Template);
-                    continue;
-                }
-
-                keys.Add(values.Length == 1 ? KeyFormatter.Build(planned.Prefix, planned.Labels[0], values[0]) : KeyFormatter.Build(planned.Prefix, planned.Labels, values));
-                owners.Add(planned);
+                KeyedSerializationLog.KeysReleased(_logger, plan.RouteTag, Stopwatch.GetElapsedTime(held).TotalMilliseconds);
             }
 
-            body?.Dispose();
-            body = null;
-            if (keys.Count == 0)
+            try
             {
-                _instruments.Request(plan, KeyedSerializationInstruments.Skipped, 0);
-                return (EnterOutcome.Skipped, null);
+                await lease.DisposeAsync().ConfigureAwait(false);
             }
-
-            return await AcquireAsync(context, plan, [.. keys], [.. owners]).ConfigureAwait(false);
-        }
-        finally
-        {
-            body?.Dispose();
-            if (buffer is not null)
+            finally
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                ExitQueues(plan, keys, owners!);
             }
         }
     }
-
-    private async ValueTask<(EnterOutcome Outcome, KeyedSerializationFeature? Feature)> AcquireAsync(HttpContext context, EndpointPlan plan, string[] keys, PlannedKey[] owners)
-    {
-        // Several attributes may produce the same key: lock it once.
-        if (keys.Length > 1)
-        {
-            (keys, owners) = Distinct(keys, owners);
-        }
-
-        var timeout = owners[0].Timeout;
-        for (var i = 1; i < owners.Length; i++)
-        {
-            timeout = Min(timeout, owners[i].Timeout);
-        }
-
-        var queueLimited = HasQueueLimit(owners);
-        if (queueLimited)
-        {
-            for (var i = 0; i < keys.Length; i++)
-            {
-                if (owners[i].QueueLimit is { } limit && !_inFlight.TryEnter(keys[i], limit))
-                {
-                    ExitInFlight(keys, owners, i);
-                    return await RejectAsync(context, plan, KeyedSerializationRejectionReason.QueueFull, owners[i], null, null).ConfigureAwait(false);
-                }
-            }
-        }
-
-        var started = WaitStarted();
-        return await CompleteAcquireAsync(context, plan, keys, owners, queueLimited, started, Start(context, keys, timeout)).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// The common single-key case without a queue limit: when the provider grants at once (an uncontended key), the
-    /// request enters synchronously, without the async machinery; anything else continues in
-    /// <see cref="CompleteAcquireAsync"/>, which maps failures to rejections.
-    /// </summary>
-    private ValueTask<(EnterOutcome Outcome, KeyedSerializationFeature? Feature)> AcquireSingleAsync(HttpContext context, EndpointPlan plan, string key, PlannedKey planned)
-    {
-        string[] keys = [key];
-        PlannedKey[] owners = [planned];
-        var started = WaitStarted();
-        var pending = Start(context, keys, planned.Timeout);
-        return pending.IsCompletedSuccessfully
-            ? new(Entered(context, plan, keys, owners, pending.Result, started))
-            : CompleteAcquireAsync(context, plan, keys, owners, queueLimited: false, started, pending);
-    }
-
-    /// <summary>
-    /// A timestamp for the wait-duration histogram and the Debug log, or 0 when neither listens: reading the clock
-    /// costs about 30 ns on a VM, twice per request.
-    /// </summary>
-    private long WaitStarted() =>
-        _instruments.WaitDurationEnabled || _logger.IsEnabled(LogLevel.Debug) ? Stopwatch.GetTimestamp() : 0;
 
     /// <summary>Starts the acquisition; a provider that throws synchronously is reported like one that fails asynchronously.</summary>
-    private ValueTask<KeyedLockLease> Start(HttpContext context, string[] keys, TimeSpan timeout)
+    private ValueTask<KeyedLockLease> AcquireAsync(HttpContext context, string[] keys, TimeSpan timeout)
     {
         try
         {
@@ -280,159 +198,158 @@ internal sealed class KeyedSerializationHandler
         }
     }
 
-    private async ValueTask<(EnterOutcome Outcome, KeyedSerializationFeature? Feature)> CompleteAcquireAsync(HttpContext context, EndpointPlan plan, string[] keys, PlannedKey[] owners, bool queueLimited, long started, ValueTask<KeyedLockLease> pending)
+    /// <summary>Reads the body (for <c>body:</c> parts), the form (MVC) and asynchronous key sources, then resolves the keys.</summary>
+    private async ValueTask<(string[]? Keys, PlannedKey[]? Owners, Rejection? Rejection)> ResolveKeysAsync(HttpContext context, EndpointPlan plan)
     {
-        KeyedLockLease lease;
+        if (plan.NeedsUser && context.User.Identity?.IsAuthenticated != true)
+        {
+            return (null, null, new Rejection(KeyedSerializationRejectionReason.Unauthenticated, plan.Keys[0], null));
+        }
+
+        if (RequestValues.NeedsForm(context, plan.IsMvc) && !await KeyResolver.TryReadFormAsync(context).ConfigureAwait(false))
+        {
+            return (null, null, new Rejection(KeyedSerializationRejectionReason.InvalidKeyPart, plan.Keys[0], "the form"));
+        }
+
+        byte[]? buffer = null;
+        JsonBody? body = null;
         try
         {
-            lease = await pending.ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is KeyedLockTimeoutException or KeyedLockQueueFullException or KeyedLockUnavailableException)
-        {
-            if (queueLimited)
+            if (plan.NeedsBody)
             {
-                ExitInFlight(keys, owners, keys.Length);
+                var read = await RequestValues.ReadBodyAsync(context, _options.MaxBodyBytes).ConfigureAwait(false);
+                buffer = read.Buffer;
+                if (read.TooLarge)
+                {
+                    var bodyKey = Array.Find(plan.Keys, k => Array.Exists(k.Parts, p => p.Source == KeyPartSource.Body))!;
+                    return (null, null, new Rejection(KeyedSerializationRejectionReason.BodyTooLarge, bodyKey, null));
+                }
+
+                body = JsonBody.Parse(buffer.AsMemory(0, read.Length), plan.Json);
             }
 
-            var owner = owners[Math.Max(0, Array.IndexOf(keys, ((KeyedLockException)ex).Key))];
-            var reason = ex switch
+            if (plan.IsSynchronous)
             {
-                KeyedLockTimeoutException => KeyedSerializationRejectionReason.Timeout,
-                KeyedLockQueueFullException => KeyedSerializationRejectionReason.QueueFull,
-                _ => KeyedSerializationRejectionReason.Unavailable,
-            };
-            return await RejectAsync(context, plan, reason, owner, null, ex, started).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-        {
-            if (queueLimited)
-            {
-                ExitInFlight(keys, owners, keys.Length);
+                return ResolveKeys(context, plan, body);
             }
 
-            KeyedSerializationLog.ClientDisconnected(_logger, plan.RouteTag);
-            _instruments.Request(plan, KeyedSerializationInstruments.Canceled, started);
-            return (EnterOutcome.Canceled, null);
-        }
-        catch
-        {
-            if (queueLimited)
+            var keys = new List<string>(plan.Keys.Length);
+            var owners = new List<PlannedKey>(plan.Keys.Length);
+            foreach (var planned in plan.Keys)
             {
-                ExitInFlight(keys, owners, keys.Length);
+                var values = new string[planned.Parts.Length];
+                var (failure, part) = await _resolver.ResolveAsync(context, planned.Parts, values, body, plan.Json, plan.IsMvc).ConfigureAwait(false);
+                if (Failed(plan, planned, failure, part) is { } rejection)
+                {
+                    return (null, null, rejection);
+                }
+
+                if (failure == KeyFailure.None)
+                {
+                    keys.Add(KeyFormatter.Build(planned.Prefix, planned.Labels, values));
+                    owners.Add(planned);
+                }
             }
 
-            throw;
+            return Distinct([.. keys], [.. owners]);
         }
-
-        return Entered(context, plan, keys, owners, lease, started);
-    }
-
-    /// <summary>The request holds its keys: publishes the feature, links a lost lock to RequestAborted, records it.</summary>
-    private (EnterOutcome Outcome, KeyedSerializationFeature? Feature) Entered(HttpContext context, EndpointPlan plan, string[] keys, PlannedKey[] owners, KeyedLockLease lease, long started)
-    {
-        var feature = new KeyedSerializationFeature(keys, owners, lease, plan);
-        var lost = lease.LostToken;
-        if (lost.CanBeCanceled)
+        finally
         {
-            // Let the handler see a lost lock as an aborted request.
-            feature.LostToken = lost;
-            feature.OriginalRequestAborted = context.RequestAborted;
-            feature.LinkedAborted = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lost);
-            context.RequestAborted = feature.LinkedAborted.Token;
-        }
-
-        context.Features.Set<IKeyedSerializationFeature>(feature);
-        _instruments.Request(plan, KeyedSerializationInstruments.Serialized, started);
-        _instruments.Active(plan, 1);
-        if (started != 0 && _logger.IsEnabled(LogLevel.Debug))
-        {
-            KeyedSerializationLog.KeysAcquired(_logger, plan.RouteTag, keys.Length, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-        }
-
-        feature.StartedTimestamp = _logger.IsEnabled(LogLevel.Debug) ? Stopwatch.GetTimestamp() : 0;
-        return (EnterOutcome.Entered, feature);
-    }
-
-    private ValueTask<(EnterOutcome Outcome, KeyedSerializationFeature? Feature)> MissingAsync(HttpContext context, EndpointPlan plan, PlannedKey planned, string missingPart)
-    {
-        if (planned.MissingKeyBehavior == KeyedSerializationMissingKeyBehavior.Reject)
-        {
-            return RejectAsync(context, plan, KeyedSerializationRejectionReason.MissingKeyPart, planned, missingPart, null);
-        }
-
-        KeyedSerializationLog.KeySkipped(_logger, plan.RouteTag, planned.Template);
-        _instruments.Request(plan, KeyedSerializationInstruments.Skipped, 0);
-        return new((EnterOutcome.Skipped, null));
-    }
-
-    private async ValueTask<(EnterOutcome Outcome, KeyedSerializationFeature? Feature)> RejectAsync(HttpContext context, EndpointPlan plan, KeyedSerializationRejectionReason reason, PlannedKey planned, string? missingPart, Exception? exception, long started = 0)
-    {
-        await _rejections.WriteAsync(context, plan, reason, planned, missingPart, exception, started).ConfigureAwait(false);
-        return (EnterOutcome.Rejected, null);
-    }
-
-    private static string? ResolveSynchronousKey(HttpContext context, PlannedKey planned, out string? missingPart)
-    {
-        var parts = planned.Parts;
-        if (parts.Length == 1)
-        {
-            var value = RequestValues.Get(context, parts[0]);
-            if (string.IsNullOrEmpty(value))
+            body?.Dispose();
+            if (buffer is not null)
             {
-                missingPart = parts[0].Text;
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+    }
+
+    /// <summary>Resolves keys whose parts are all synchronous (the common case: no allocation beyond the keys).</summary>
+    private (string[]? Keys, PlannedKey[]? Owners, Rejection? Rejection) ResolveKeys(HttpContext context, EndpointPlan plan, JsonBody? body)
+    {
+        if (plan.NeedsUser && context.User.Identity?.IsAuthenticated != true)
+        {
+            return (null, null, new Rejection(KeyedSerializationRejectionReason.Unauthenticated, plan.Keys[0], null));
+        }
+
+        var planKeys = plan.Keys;
+        if (planKeys.Length == 1 && planKeys[0].Parts.Length == 1 && body is null)
+        {
+            // One key of one part.
+            var planned = planKeys[0];
+            var part = planned.Parts[0];
+            var value = RequestValues.Get(context, part, plan.IsMvc);
+            if (value.Failure != KeyFailure.None)
+            {
+                return Failed(plan, planned, value.Failure, part) is { } rejection ? (null, null, rejection) : (null, null, null);
+            }
+
+            return ([KeyFormatter.Build(planned.Prefix, planned.Labels[0], value.Value!)], planKeys, null);
+        }
+
+        var keys = new string[planKeys.Length];
+        var count = 0;
+        PlannedKey[]? owners = null;
+        for (var k = 0; k < planKeys.Length; k++)
+        {
+            var planned = planKeys[k];
+            var values = new string[planned.Parts.Length];
+            var resolved = _resolver.ResolveAsync(context, planned.Parts, values, body, plan.Json, plan.IsMvc);
+            Debug.Assert(resolved.IsCompletedSuccessfully, "synchronous parts resolve synchronously");
+            var (failure, part) = resolved.Result;
+            if (Failed(plan, planned, failure, part) is { } rejection)
+            {
+                return (null, null, rejection);
+            }
+
+            if (failure != KeyFailure.None)
+            {
+                owners ??= planKeys[..k];
+                continue;
+            }
+
+            keys[count++] = KeyFormatter.Build(planned.Prefix, planned.Labels, values);
+            if (owners is not null)
+            {
+                owners = [.. owners, planned];
+            }
+        }
+
+        if (count == 0)
+        {
+            return (null, null, null);
+        }
+
+        return Distinct(count == keys.Length ? keys : keys[..count], owners ?? planKeys);
+    }
+
+    /// <summary>A rejection for a part without a value, or null when it may be skipped (or there is no failure).</summary>
+    private Rejection? Failed(EndpointPlan plan, PlannedKey planned, KeyFailure failure, KeyPart? part)
+    {
+        switch (failure)
+        {
+            case KeyFailure.None:
                 return null;
-            }
-
-            missingPart = null;
-            return KeyFormatter.Build(planned.Prefix, planned.Labels[0], value);
-        }
-
-        var values = new string[parts.Length];
-        for (var i = 0; i < parts.Length; i++)
-        {
-            var value = RequestValues.Get(context, parts[i]);
-            if (string.IsNullOrEmpty(value))
-            {
-                missingPart = parts[i].Text;
+            case KeyFailure.Missing when planned.MissingKeyBehavior == KeyedSerializationMissingKeyBehavior.SkipKey:
+                KeyedSerializationLog.KeySkipped(_logger, plan.RouteTag, planned.Template);
                 return null;
-            }
-
-            values[i] = value;
+            case KeyFailure.Missing:
+                return new Rejection(KeyedSerializationRejectionReason.MissingKeyPart, planned, part!.Text);
+            case KeyFailure.Ambiguous:
+                // Never skipped: binding might see a value the lock does not.
+                return new Rejection(KeyedSerializationRejectionReason.AmbiguousKeyPart, planned, part!.Text);
+            default:
+                return new Rejection(KeyedSerializationRejectionReason.InvalidKeyPart, planned, part!.Text);
         }
-
-        missingPart = null;
-        return KeyFormatter.Build(planned.Prefix, planned.Labels, values);
     }
 
-    private static PlannedKey FirstBodyKey(EndpointPlan plan) =>
-        Array.Find(plan.Keys, k => Array.Exists(k.Parts, p => p.Source == KeyPartSource.Body)) ?? plan.Keys[0];
-
-    private static bool HasQueueLimit(PlannedKey[] owners)
+    /// <summary>Several attributes may produce the same key: it is locked once.</summary>
+    private static (string[] Keys, PlannedKey[] Owners, Rejection? Rejection) Distinct(string[] keys, PlannedKey[] owners)
     {
-        foreach (var owner in owners)
+        if (keys.Length == 1)
         {
-            if (owner.QueueLimit is not null)
-            {
-                return true;
-            }
+            return (keys, owners, null);
         }
 
-        return false;
-    }
-
-    private void ExitInFlight(IReadOnlyList<string> keys, PlannedKey[] owners, int count)
-    {
-        for (var i = 0; i < count; i++)
-        {
-            if (owners[i].QueueLimit is not null)
-            {
-                _inFlight.Exit(keys[i]);
-            }
-        }
-    }
-
-    private static (string[] Keys, PlannedKey[] Owners) Distinct(string[] keys, PlannedKey[] owners)
-    {
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var distinctKeys = new List<string>(keys.Length);
         var distinctOwners = new List<PlannedKey>(keys.Length);
@@ -445,16 +362,43 @@ internal sealed class KeyedSerializationHandler
             }
         }
 
-        return distinctKeys.Count == keys.Length ? (keys, owners) : ([.. distinctKeys], [.. distinctOwners]);
+        return distinctKeys.Count == keys.Length ? (keys, owners, null) : ([.. distinctKeys], [.. distinctOwners], null);
     }
 
-    private static TimeSpan Min(TimeSpan a, TimeSpan b)
+    /// <summary>Counts the request in the queue of every queue-limited key; the key whose queue is full, or null.</summary>
+    private PlannedKey? TryEnterQueues(string[] keys, PlannedKey[] owners)
     {
-        if (a == Timeout.InfiniteTimeSpan)
+        for (var i = 0; i < keys.Length; i++)
         {
-            return b;
+            if (owners[i].QueueLimit is { } limit && !_inFlight.TryEnter(keys[i], limit))
+            {
+                ExitQueues(keys, owners, i);
+                return owners[i];
+            }
         }
 
-        return b == Timeout.InfiniteTimeSpan || a <= b ? a : b;
+        return null;
     }
+
+    private void ExitQueues(EndpointPlan plan, string[] keys, PlannedKey[] owners)
+    {
+        if (plan.QueueLimited)
+        {
+            ExitQueues(keys, owners, keys.Length);
+        }
+    }
+
+    private void ExitQueues(string[] keys, PlannedKey[] owners, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            if (owners[i].QueueLimit is not null)
+            {
+                _inFlight.Exit(keys[i]);
+            }
+        }
+    }
+
+    /// <summary>Why the keys could not be resolved: the reason, the key concerned and the part text.</summary>
+    private sealed record Rejection(KeyedSerializationRejectionReason Reason, PlannedKey Key, string? Part);
 }

@@ -39,13 +39,15 @@ internal sealed class KeyedSerializationRejectionWriter(KeyedSerializationOption
             Title = Title(reason),
             Detail = Detail(reason, missingPart),
         };
-        problem.Extensions["reason"] = ResultTag(reason);
+        problem.Extensions["reason"] = "keyedlock_" + ResultTag(reason);
         await ProblemResponse.WriteAsync(context, problem).ConfigureAwait(false);
     }
 
     internal static string ResultTag(KeyedSerializationRejectionReason reason) => reason switch
     {
         KeyedSerializationRejectionReason.MissingKeyPart => "missing_key",
+        KeyedSerializationRejectionReason.AmbiguousKeyPart => "ambiguous_key",
+        KeyedSerializationRejectionReason.InvalidKeyPart => "invalid_key",
         KeyedSerializationRejectionReason.Unauthenticated => "unauthenticated",
         KeyedSerializationRejectionReason.BodyTooLarge => "body_too_large",
         KeyedSerializationRejectionReason.Timeout => "timeout",
@@ -56,7 +58,7 @@ internal sealed class KeyedSerializationRejectionWriter(KeyedSerializationOption
 
     private int StatusCode(KeyedSerializationRejectionReason reason, PlannedKey planned) => reason switch
     {
-        KeyedSerializationRejectionReason.MissingKeyPart => StatusCodes.Status400BadRequest,
+        KeyedSerializationRejectionReason.MissingKeyPart or KeyedSerializationRejectionReason.AmbiguousKeyPart or KeyedSerializationRejectionReason.InvalidKeyPart => StatusCodes.Status400BadRequest,
         KeyedSerializationRejectionReason.Unauthenticated => StatusCodes.Status401Unauthorized,
         KeyedSerializationRejectionReason.BodyTooLarge => StatusCodes.Status413PayloadTooLarge,
         KeyedSerializationRejectionReason.Timeout or KeyedSerializationRejectionReason.QueueFull => planned.RejectionStatusCode,
@@ -66,6 +68,8 @@ internal sealed class KeyedSerializationRejectionWriter(KeyedSerializationOption
     private static string Title(KeyedSerializationRejectionReason reason) => reason switch
     {
         KeyedSerializationRejectionReason.MissingKeyPart => "Missing serialization key",
+        KeyedSerializationRejectionReason.AmbiguousKeyPart => "Ambiguous serialization key",
+        KeyedSerializationRejectionReason.InvalidKeyPart => "Unreadable serialization key",
         KeyedSerializationRejectionReason.Unauthenticated => "Authentication required",
         KeyedSerializationRejectionReason.BodyTooLarge => "Request body too large",
         KeyedSerializationRejectionReason.Timeout or KeyedSerializationRejectionReason.QueueFull => "Too many concurrent requests for the same resource",
@@ -75,6 +79,8 @@ internal sealed class KeyedSerializationRejectionWriter(KeyedSerializationOption
     private string Detail(KeyedSerializationRejectionReason reason, string? missingPart) => reason switch
     {
         KeyedSerializationRejectionReason.MissingKeyPart => $"The request has no value for '{missingPart}', which this endpoint needs to serialize concurrent requests.",
+        KeyedSerializationRejectionReason.AmbiguousKeyPart => $"The request has more than one value for '{missingPart}' (a repeated parameter or header, or JSON properties that differ only in case); send it once.",
+        KeyedSerializationRejectionReason.InvalidKeyPart => $"The value of '{missingPart}' cannot be read (not JSON, invalid UTF-8, a lone surrogate, or an object or array where a single value is expected).",
         KeyedSerializationRejectionReason.Unauthenticated => "This endpoint serializes requests per user; authenticate first.",
         KeyedSerializationRejectionReason.BodyTooLarge => $"This endpoint reads the request body to serialize concurrent requests, and the body is larger than {options.MaxBodyBytes} bytes.",
         KeyedSerializationRejectionReason.Timeout => "Another request for the same resource is still running; this one waited too long. Retry later.",

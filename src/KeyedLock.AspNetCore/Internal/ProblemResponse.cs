@@ -7,7 +7,8 @@ namespace KeyedLock.AspNetCore.Internal;
 /// <summary>
 /// Writes an RFC 9457 ProblemDetails body for every rejection of the package (serialization and idempotency):
 /// through the app's <see cref="IProblemDetailsService"/> when one is registered, otherwise as
-/// <c>application/problem+json</c> with the RFC type link of the status code.
+/// <c>application/problem+json</c> with the RFC type link of the status code, serialized through the source-generated
+/// <see cref="KeyedLockJsonContext"/> (no reflection: trimmed and native AOT apps get the same body).
 /// </summary>
 internal static class ProblemResponse
 {
@@ -20,7 +21,7 @@ internal static class ProblemResponse
         }
 
         problem.Type ??= TypeFor(context.Response.StatusCode);
-        await context.Response.WriteAsJsonAsync(problem, (System.Text.Json.JsonSerializerOptions?)null, "application/problem+json", context.RequestAborted).ConfigureAwait(false);
+        await context.Response.WriteAsJsonAsync(problem, KeyedLockJsonContext.Default.ProblemDetails, "application/problem+json", context.RequestAborted).ConfigureAwait(false);
     }
 
     private static string TypeFor(int status) => status switch

@@ -2,8 +2,9 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Claims;
-using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Primitives;
 
 namespace KeyedLock.AspNetCore.Internal;
 
@@ -13,25 +14,69 @@ namespace KeyedLock.AspNetCore.Internal;
 /// </summary>
 internal static class RequestValues
 {
-    /// <summary>The value of a <c>route:</c>, <c>query:</c>, <c>header:</c>, <c>claim:</c> or <c>user</c> part; null when absent.</summary>
-    internal static string? Get(HttpContext context, KeyPart part)
+    /// <summary>
+    /// The value of a <c>route:</c>, <c>query:</c>, <c>header:</c>, <c>claim:</c> or <c>user</c> part. Several values
+    /// (a repeated query parameter or header) are ambiguous, never joined. On MVC endpoints (<paramref name="mvc"/>),
+    /// whose value providers read a form field before a route value and a route value before a query parameter, a form
+    /// field or route value of the same name that differs is ambiguous too (the form must be read already).
+    /// </summary>
+    internal static KeyValue Get(HttpContext context, KeyPart part, bool mvc)
     {
+        var request = context.Request;
         switch (part.Source)
         {
             case KeyPartSource.Route:
-                var routeValue = context.Request.RouteValues[part.Name];
-                return routeValue as string ?? Convert.ToString(routeValue, CultureInfo.InvariantCulture);
+                var routeValue = request.RouteValues[part.Name];
+                var route = KeyValue.Of(routeValue as string ?? Convert.ToString(routeValue, CultureInfo.InvariantCulture));
+                return mvc ? Shadowed(request, part.Name, route, checkRoute: false) : route;
             case KeyPartSource.Query:
-                return context.Request.Query.TryGetValue(part.Name, out var query) ? query.ToString() : null;
+                var query = request.Query.TryGetValue(part.Name, out var queryValues) ? Single(queryValues) : KeyValue.Missing;
+                return mvc ? Shadowed(request, part.Name, query, checkRoute: true) : query;
             case KeyPartSource.Header:
-                return context.Request.Headers.TryGetValue(part.Name, out var header) ? header.ToString() : null;
+                return request.Headers.TryGetValue(part.Name, out var header) ? Single(header) : KeyValue.Missing;
             case KeyPartSource.Claim:
-                return context.User.FindFirst(part.Name)?.Value;
+                return KeyValue.Of(context.User.FindFirst(part.Name)?.Value);
             case KeyPartSource.User:
-                return context.User.Identity?.IsAuthenticated == true ? UserId(context.User) : null;
+                return KeyValue.Of(context.User.Identity?.IsAuthenticated == true ? UserId(context.User) : null);
             default:
                 throw new UnreachableException($"The key source {part.Source} is not synchronous.");
         }
+    }
+
+    /// <summary>Whether an MVC request must have its form read before <see cref="Get"/>.</summary>
+    internal static bool NeedsForm(HttpContext context, bool mvc) =>
+        mvc && context.Request.HasFormContentType && !context.Request.HasFormDataAvailable();
+
+    private static bool HasFormDataAvailable(this HttpRequest request) =>
+        request.HttpContext.Features.Get<IFormFeature>()?.Form is not null;
+
+    private static KeyValue Single(StringValues values) => values.Count switch
+    {
+        0 => KeyValue.Missing,
+        1 => KeyValue.Of(values[0]),
+        _ => KeyValue.Ambiguous,
+    };
+
+    private static KeyValue Shadowed(HttpRequest request, string name, KeyValue value, bool checkRoute)
+    {
+        if (value.Failure is KeyFailure.Ambiguous or KeyFailure.Invalid)
+        {
+            return value;
+        }
+
+        if (request.HasFormContentType && request.HttpContext.Features.Get<IFormFeature>()?.Form is { } form &&
+            form.TryGetValue(name, out var field) && (field.Count > 1 || !string.Equals(field.ToString(), value.Value, StringComparison.Ordinal)))
+        {
+            return KeyValue.Ambiguous;
+        }
+
+        if (checkRoute && request.RouteValues.TryGetValue(name, out var routeValue) &&
+            !string.Equals(routeValue as string ?? Convert.ToString(routeValue, CultureInfo.InvariantCulture), value.Value, StringComparison.Ordinal))
+        {
+            return KeyValue.Ambiguous;
+        }
+
+        return value;
     }
 
     /// <summary>The authenticated user's id: the name identifier claim, else <c>sub</c>, else the name.</summary>
@@ -89,19 +134,6 @@ internal static class RequestValues
         finally
         {
             body.Position = start;
-        }
-    }
-
-    /// <summary>The body as JSON, or null when it is not JSON (then every <c>body:</c> part is missing).</summary>
-    internal static JsonDocument? TryParseJson(ReadOnlyMemory<byte> body)
-    {
-        try
-        {
-            return JsonDocument.Parse(body);
-        }
-        catch (JsonException)
-        {
-            return null;
         }
     }
 }

@@ -14,11 +14,12 @@ namespace KeyedLock.Postgres;
 /// </summary>
 /// <remarks>
 /// <para>
-/// The table is created on first use. A record is claimed with <c>INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE
-/// expires_at &lt;= now</c>: the first writer wins, an expired record is replaced, a live one never is.
+/// The table (<c>key text, value bytea, expires_at timestamptz</c>) is created on first use; the values are opaque
+/// bytes encoded by the caller. A value is claimed with <c>INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE
+/// expires_at &lt;= now</c>: the first writer wins, an expired value is replaced, a live one never is.
 /// </para>
 /// <para>
-/// Expired records are never returned; they are deleted in batches by the first write after each
+/// Expired values are never returned; they are deleted in batches by the first write after each
 /// <see cref="PostgresIdempotencyStoreOptions.CleanupInterval"/>, or by <see cref="RemoveExpiredAsync"/>.
 /// Time is the caller's (the app's <see cref="TimeProvider"/>), not the database server's.
 /// </para>
@@ -54,18 +55,15 @@ public sealed class PostgresIdempotencyStore : IIdempotencyStore, IAsyncDisposab
         _ownsDataSource = ownsDataSource;
         _logger = logger ?? NullLogger.Instance;
         var table = _options.TableName;
-        _select = $"SELECT fingerprint, status_code, header_names, header_values, body, created_at, expires_at FROM {table} WHERE key = @key AND expires_at > @now";
+        _select = $"SELECT value FROM {table} WHERE key = @key AND expires_at > @now";
         _insert =
-            $"INSERT INTO {table} AS t (key, fingerprint, status_code, header_names, header_values, body, created_at, expires_at) " +
-            "VALUES (@key, @fingerprint, @status, @names, @values, @body, @created, @expires) " +
-            "ON CONFLICT (key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, status_code = EXCLUDED.status_code, " +
-            "header_names = EXCLUDED.header_names, header_values = EXCLUDED.header_values, body = EXCLUDED.body, " +
-            "created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at WHERE t.expires_at <= @now";
+            $"INSERT INTO {table} AS t (key, value, expires_at) VALUES (@key, @value, @expires) " +
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at WHERE t.expires_at <= @now";
         _delete = $"DELETE FROM {table} WHERE key IN (SELECT key FROM {table} WHERE expires_at <= @now LIMIT @batch)";
     }
 
     /// <inheritdoc />
-    public async ValueTask<IdempotencyRecord?> GetAsync(string key, DateTimeOffset now, CancellationToken cancellationToken = default)
+    public async ValueTask<byte[]?> GetAsync(string key, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
@@ -73,57 +71,25 @@ public sealed class PostgresIdempotencyStore : IIdempotencyStore, IAsyncDisposab
         command.Parameters.Add(new NpgsqlParameter<string>("key", key));
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("now", now.ToUniversalTime()));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            return null;
-        }
-
-        var names = reader.GetFieldValue<string[]>(2);
-        var values = reader.GetFieldValue<string[]>(3);
-        var headers = new KeyValuePair<string, string>[Math.Min(names.Length, values.Length)];
-        for (var i = 0; i < headers.Length; i++)
-        {
-            headers[i] = new(names[i], values[i]);
-        }
-
-        return new IdempotencyRecord(
-            reader.GetString(0),
-            reader.GetInt32(1),
-            headers,
-            reader.GetFieldValue<byte[]>(4),
-            reader.GetFieldValue<DateTimeOffset>(5),
-            reader.GetFieldValue<DateTimeOffset>(6));
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? reader.GetFieldValue<byte[]>(0) : null;
     }
 
     /// <inheritdoc />
-    public async ValueTask<bool> TryAddAsync(string key, IdempotencyRecord record, DateTimeOffset now, CancellationToken cancellationToken = default)
+    public async ValueTask<bool> TryAddAsync(string key, ReadOnlyMemory<byte> value, DateTimeOffset expiresAt, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
-        ArgumentNullException.ThrowIfNull(record);
-        if (record.ExpiresAt <= now)
+        if (expiresAt <= now)
         {
             return false;
         }
 
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        var names = new string[record.Headers.Count];
-        var values = new string[record.Headers.Count];
-        for (var i = 0; i < names.Length; i++)
-        {
-            (names[i], values[i]) = record.Headers[i];
-        }
-
         int rows;
         await using (var command = _dataSource.CreateCommand(_insert))
         {
             command.Parameters.Add(new NpgsqlParameter<string>("key", key));
-            command.Parameters.Add(new NpgsqlParameter<string>("fingerprint", record.Fingerprint));
-            command.Parameters.Add(new NpgsqlParameter<int>("status", record.StatusCode));
-            command.Parameters.Add(new NpgsqlParameter<string[]>("names", names) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-            command.Parameters.Add(new NpgsqlParameter<string[]>("values", values) { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-            command.Parameters.Add(new NpgsqlParameter<byte[]>("body", record.Body.ToArray()));
-            command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("created", record.CreatedAt.ToUniversalTime()));
-            command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("expires", record.ExpiresAt.ToUniversalTime()));
+            command.Parameters.Add(new NpgsqlParameter<ReadOnlyMemory<byte>>("value", value) { NpgsqlDbType = NpgsqlDbType.Bytea });
+            command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("expires", expiresAt.ToUniversalTime()));
             command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("now", now.ToUniversalTime()));
             rows = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -177,14 +143,21 @@ public sealed class PostgresIdempotencyStore : IIdempotencyStore, IAsyncDisposab
             }
 
             var ddl =
-                $"CREATE TABLE IF NOT EXISTS {table} (" +
-                "key text PRIMARY KEY, fingerprint text NOT NULL, status_code integer NOT NULL, " +
-                "header_names text[] NOT NULL, header_values text[] NOT NULL, body bytea NOT NULL, " +
-                "created_at timestamptz NOT NULL, expires_at timestamptz NOT NULL); " +
+                $"CREATE TABLE IF NOT EXISTS {table} (key text PRIMARY KEY, value bytea NOT NULL, expires_at timestamptz NOT NULL); " +
                 $"CREATE INDEX IF NOT EXISTS {index} ON {table} (expires_at);";
             await using (var command = new NpgsqlCommand(ddl, connection, transaction))
             {
                 await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            // A table of an older layout under the same name is never misread: refuse it with a clear message.
+            await using (var command = new NpgsqlCommand("SELECT count(*) FROM pg_attribute WHERE attrelid = @table::regclass AND attname IN ('key', 'value', 'expires_at') AND NOT attisdropped", connection, transaction))
+            {
+                command.Parameters.Add(new NpgsqlParameter<string>("table", table));
+                if ((long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))! != 3)
+                {
+                    throw new InvalidOperationException($"The table {table} exists with another layout than (key, value, expires_at); it may be an idempotency table of an earlier version. Use another TableName, or drop it.");
+                }
             }
 
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);

@@ -5,8 +5,11 @@ namespace KeyedLock.Postgres;
 /// <summary>Options of a <see cref="PostgresIdempotencyStore"/>.</summary>
 public sealed partial class PostgresIdempotencyStoreOptions
 {
-    /// <summary>The default <see cref="TableName"/>: <c>keyedlock_idempotency</c>.</summary>
-    public const string DefaultTableName = "keyedlock_idempotency";
+    /// <summary>
+    /// The default <see cref="TableName"/>: <c>keyedlock_idempotency_v2</c> (opaque values; the <c>keyedlock_idempotency</c>
+    /// table of earlier versions had another layout and is left alone).
+    /// </summary>
+    public const string DefaultTableName = "keyedlock_idempotency_v2";
 
     /// <summary>
     /// The table that holds the records, optionally schema-qualified (<c>schema.name</c>, plain identifiers only). It is
@@ -27,7 +30,7 @@ public sealed partial class PostgresIdempotencyStoreOptions
 
     /// <summary>Throws when an option is out of range.</summary>
     /// <exception cref="ArgumentException">An option is out of range.</exception>
-    public void Validate()
+    internal void Validate()
     {
         if (!TableNamePattern().IsMatch(TableName ?? string.Empty))
         {

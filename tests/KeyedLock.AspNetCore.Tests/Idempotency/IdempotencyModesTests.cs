@@ -86,14 +86,4 @@ public sealed class IdempotencyModesTests
         Assert.True(second.Headers.Contains(IdempotencyOptions.ReplayedHeaderName));
         await missing.ReadProblemAsync(HttpStatusCode.BadRequest);
     }
-
-    [Fact]
-    public async Task UnknownPolicy_FailsTheRequestWithAClearError()
-    {
-        await using var app = await IdempotencyApp.StartAsync(a => a.MapPost("/pay/{id}", PayHandler).Idempotent(k => k.Policy = "nope"));
-
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => app.SendReleasedAsync(Pay("a", "k1")));
-
-        Assert.Contains("'nope'", error.Message);
-    }
 }

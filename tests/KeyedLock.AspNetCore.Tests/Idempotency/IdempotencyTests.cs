@@ -61,7 +61,10 @@ public sealed class IdempotencyTests
         await app.Locks.NextQueuedAsync();
         var c = app.SendAsync(Pay("c", "k1"));
         await app.Locks.NextQueuedAsync();
-        await TestWait.AssertPendingAsync(b, "b waits for the original");
+        // Both duplicates are queued on the key that a holds (the provider reported each wait): neither can finish.
+        Assert.False(b.IsCompleted);
+        Assert.False(c.IsCompleted);
+        Assert.Equal(1, app.Probe.Inside);
 
         app.Probe.Release("a");
         var responses = await Task.WhenAll(
@@ -89,7 +92,7 @@ public sealed class IdempotencyTests
         using var response = await app.SendAsync(Pay("b", "k1", url, json)).Bounded();
 
         var problem = await response.ReadProblemAsync(HttpStatusCode.UnprocessableEntity);
-        Assert.Equal("idempotency_key_reused", problem.GetProperty("reason").GetString());
+        Assert.Equal("keyedlock_idempotency_key_reused", problem.GetProperty("reason").GetString());
         Assert.Equal(1, app.Runs().Runs);
     }
 
@@ -101,7 +104,7 @@ public sealed class IdempotencyTests
         using var response = await app.SendAsync(Pay("a", key: null)).Bounded();
 
         var problem = await response.ReadProblemAsync(HttpStatusCode.BadRequest);
-        Assert.Equal("idempotency_key_missing", problem.GetProperty("reason").GetString());
+        Assert.Equal("keyedlock_idempotency_key_missing", problem.GetProperty("reason").GetString());
         Assert.Contains("header:Idempotency-Key", problem.GetProperty("detail").GetString());
         Assert.Empty(app.Probe.EnteredOrder);
         Assert.Equal(0, app.Locks.AcquireCalls);
@@ -115,7 +118,7 @@ public sealed class IdempotencyTests
         using var response = await app.SendAsync(Pay("a", "123456789")).Bounded();
 
         var problem = await response.ReadProblemAsync(HttpStatusCode.BadRequest);
-        Assert.Equal("idempotency_key_invalid", problem.GetProperty("reason").GetString());
+        Assert.Equal("keyedlock_idempotency_key_invalid", problem.GetProperty("reason").GetString());
         Assert.Empty(app.Probe.EnteredOrder);
     }
 
@@ -144,7 +147,7 @@ public sealed class IdempotencyTests
         using var duplicate = await app.SendAsync(Pay("b", "k1")).Bounded();
 
         var problem = await duplicate.ReadProblemAsync(HttpStatusCode.Conflict);
-        Assert.Equal("idempotency_in_progress", problem.GetProperty("reason").GetString());
+        Assert.Equal("keyedlock_idempotency_in_progress", problem.GetProperty("reason").GetString());
         Assert.Equal("1", duplicate.Headers.GetValues("Retry-After").Single());
 
         app.Probe.Release("a");
@@ -425,7 +428,7 @@ public sealed class IdempotencyTests
         using var response = await app.SendAsync(Pay("a", "k1")).Bounded();
 
         var problem = await response.ReadProblemAsync(HttpStatusCode.ServiceUnavailable);
-        Assert.Equal("unavailable", problem.GetProperty("reason").GetString());
+        Assert.Equal("keyedlock_unavailable", problem.GetProperty("reason").GetString());
         Assert.Empty(app.Probe.EnteredOrder);
     }
 

@@ -70,6 +70,7 @@ public sealed class TestApp : IAsyncDisposable
         app.UseAuthorization();
         if (useMiddleware)
         {
+            app.UseIdempotency();
             app.UseKeyedSerialization();
         }
 

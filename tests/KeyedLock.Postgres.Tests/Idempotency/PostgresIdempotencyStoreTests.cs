@@ -27,31 +27,35 @@ public sealed class PostgresIdempotencyStoreTests : PostgresTestBase
         return Track(new PostgresIdempotencyStore(Track(TestDatabase.CreateDataSource(TestDatabase.UniqueName("idem"))), options));
     }
 
-    private static IdempotencyRecord Record(string body, DateTimeOffset? expires = null, string fingerprint = "fp") => new(
-        fingerprint,
-        201,
-        [new("Content-Type", "application/json"), new("Link", "</a>"), new("Link", "</b>")],
-        Encoding.UTF8.GetBytes(body),
-        Now,
-        expires ?? Now.AddHours(24));
+    private static byte[] Value(string text) => Encoding.UTF8.GetBytes(text);
+
+    private static string Text(byte[]? value) => Encoding.UTF8.GetString(Assert.IsType<byte[]>(value));
 
     [PostgresFact]
-    public async Task Record_RoundTrips_WithEveryField()
+    public async Task Value_RoundTrips_ByteForByte()
     {
         var store = CreateStore();
-        var record = Record("""{"id":"é✓"}""");
+        byte[] value = [0x01, 0x00, 0xFF, .. Value("""{"id":"é✓"}""")];
 
-        Assert.True(await store.TryAddAsync("k1", record, Now).Bounded());
+        Assert.True(await store.TryAddAsync("k1", value, Now.AddHours(24), Now).Bounded());
         var read = await store.GetAsync("k1", Now.AddHours(1)).Bounded();
 
-        Assert.NotNull(read);
-        Assert.Equal(record.Fingerprint, read.Fingerprint);
-        Assert.Equal(record.StatusCode, read.StatusCode);
-        Assert.Equal(record.Headers, read.Headers);
-        Assert.Equal(record.Body.ToArray(), read.Body.ToArray());
-        Assert.Equal(record.CreatedAt, read.CreatedAt);
-        Assert.Equal(record.ExpiresAt, read.ExpiresAt);
+        Assert.Equal(value, read);
         Assert.Null(await store.GetAsync("other", Now).Bounded());
+    }
+
+    [PostgresFact]
+    public async Task TableOfAnEarlierLayout_IsRefused_NotMisread()
+    {
+        await using (var create = Monitor.CreateCommand($"CREATE TABLE {_table} (key text PRIMARY KEY, fingerprint text NOT NULL, body bytea NOT NULL, expires_at timestamptz NOT NULL)"))
+        {
+            await create.ExecuteNonQueryAsync().Bounded();
+        }
+
+        var store = CreateStore();
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => store.GetAsync("k1", Now).AsTask().Bounded());
+        Assert.Contains(_table, error.Message);
     }
 
     [PostgresFact]
@@ -59,10 +63,10 @@ public sealed class PostgresIdempotencyStoreTests : PostgresTestBase
     {
         var store = CreateStore();
 
-        Assert.True(await store.TryAddAsync("k1", Record("first"), Now).Bounded());
-        Assert.False(await store.TryAddAsync("k1", Record("second"), Now.AddHours(1)).Bounded());
+        Assert.True(await store.TryAddAsync("k1", Value("first"), Now.AddHours(24), Now).Bounded());
+        Assert.False(await store.TryAddAsync("k1", Value("second"), Now.AddHours(24), Now.AddHours(1)).Bounded());
 
-        Assert.Equal("first", Encoding.UTF8.GetString((await store.GetAsync("k1", Now).Bounded())!.Body.Span));
+        Assert.Equal("first", Text(await store.GetAsync("k1", Now).Bounded()));
     }
 
     [PostgresFact]
@@ -73,7 +77,7 @@ public sealed class PostgresIdempotencyStoreTests : PostgresTestBase
         await a.EnsureTableAsync().AsTask().Bounded();
 
         var results = await Task.WhenAll(
-            Enumerable.Range(0, 8).Select(i => (i % 2 == 0 ? a : b).TryAddAsync("k1", Record($"writer {i}"), Now).AsTask())).Bounded();
+            Enumerable.Range(0, 8).Select(i => (i % 2 == 0 ? a : b).TryAddAsync("k1", Value($"writer {i}"), Now.AddHours(24), Now).AsTask())).Bounded();
 
         Assert.Single(results, r => r);
     }
@@ -82,21 +86,21 @@ public sealed class PostgresIdempotencyStoreTests : PostgresTestBase
     public async Task ExpiredRecord_IsNotReturned_AndCanBeReplaced()
     {
         var store = CreateStore();
-        await store.TryAddAsync("k1", Record("old", Now.AddMinutes(10)), Now).Bounded();
+        await store.TryAddAsync("k1", Value("old"), Now.AddMinutes(10), Now).Bounded();
 
         Assert.NotNull(await store.GetAsync("k1", Now.AddMinutes(10).AddTicks(-1)).Bounded());
         Assert.Null(await store.GetAsync("k1", Now.AddMinutes(10)).Bounded());
         var later = Now.AddMinutes(10);
-        Assert.True(await store.TryAddAsync("k1", new IdempotencyRecord("fp", 200, [], Encoding.UTF8.GetBytes("new"), later, later.AddHours(1)), later).Bounded());
-        Assert.Equal("new", Encoding.UTF8.GetString((await store.GetAsync("k1", later).Bounded())!.Body.Span));
+        Assert.True(await store.TryAddAsync("k1", Value("new"), later.AddHours(1), later).Bounded());
+        Assert.Equal("new", Text(await store.GetAsync("k1", later).Bounded()));
     }
 
     [PostgresFact]
     public async Task RemoveExpired_DeletesOnlyExpiredRecords()
     {
         var store = CreateStore(o => o.CleanupInterval = Timeout.InfiniteTimeSpan);
-        await store.TryAddAsync("short", Record("s", Now.AddMinutes(1)), Now).Bounded();
-        await store.TryAddAsync("long", Record("l", Now.AddHours(1)), Now).Bounded();
+        await store.TryAddAsync("short", Value("s"), Now.AddMinutes(1), Now).Bounded();
+        await store.TryAddAsync("long", Value("l"), Now.AddHours(1), Now).Bounded();
 
         Assert.Equal(0, await store.RemoveExpiredAsync(Now).Bounded());
         Assert.Equal(1, await store.RemoveExpiredAsync(Now.AddMinutes(1)).Bounded());
@@ -109,15 +113,15 @@ public sealed class PostgresIdempotencyStoreTests : PostgresTestBase
     public async Task Writes_CleanUpExpiredRecords_AtMostOncePerInterval()
     {
         var store = CreateStore(o => o.CleanupInterval = TimeSpan.FromMinutes(5));
-        await store.TryAddAsync("a", Record("a", Now.AddMinutes(1)), Now).Bounded(); // first write cleans up (nothing yet)
-        await store.TryAddAsync("b", Record("b", Now.AddMinutes(1)), Now).Bounded();
+        await store.TryAddAsync("a", Value("a"), Now.AddMinutes(1), Now).Bounded(); // first write cleans up (nothing yet)
+        await store.TryAddAsync("b", Value("b"), Now.AddMinutes(1), Now).Bounded();
 
         var t1 = Now.AddMinutes(2);
-        await store.TryAddAsync("c", new IdempotencyRecord("fp", 200, [], default, t1, t1.AddHours(1)), t1).Bounded();
+        await store.TryAddAsync("c", ReadOnlyMemory<byte>.Empty, t1.AddHours(1), t1).Bounded();
         Assert.Equal(3L, await CountRowsAsync()); // within the interval: no cleanup
 
         var t2 = Now.AddMinutes(5);
-        await store.TryAddAsync("d", new IdempotencyRecord("fp", 200, [], default, t2, t2.AddHours(1)), t2).Bounded();
+        await store.TryAddAsync("d", ReadOnlyMemory<byte>.Empty, t2.AddHours(1), t2).Bounded();
         Assert.Equal(2L, await CountRowsAsync()); // a and b are gone
     }
 
@@ -135,7 +139,7 @@ public sealed class PostgresIdempotencyStoreTests : PostgresTestBase
             var stores = Enumerable.Range(0, 4).Select(_ => CreateStore(o => o.TableName = schema + ".records")).ToArray();
             await Task.WhenAll(stores.Select(s => s.EnsureTableAsync().AsTask())).Bounded();
 
-            Assert.True(await stores[3].TryAddAsync("k", Record("x"), Now).Bounded());
+            Assert.True(await stores[3].TryAddAsync("k", Value("x"), Now.AddHours(1), Now).Bounded());
             Assert.NotNull(await stores[0].GetAsync("k", Now).Bounded());
         }
         finally
@@ -155,6 +159,8 @@ public sealed class PostgresIdempotencyStoreTests : PostgresTestBase
         var options = new PostgresIdempotencyStoreOptions { TableName = table };
 
         Assert.Throws<ArgumentException>(options.Validate);
+        using var source = NpgsqlDataSource.Create("Host=localhost");
+        Assert.ThrowsAny<ArgumentException>(() => new PostgresIdempotencyStore(source, options));
     }
 
     private async Task<long> CountRowsAsync()
