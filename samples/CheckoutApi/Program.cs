@@ -42,6 +42,7 @@ app.UseStatusCodePages();
 app.UseDefaultFiles();
 app.UseStaticFiles();
 app.UseRouting();
+app.UseIdempotency();
 app.UseKeyedSerialization();
 
 app.MapControllers();
