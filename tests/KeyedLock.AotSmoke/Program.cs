@@ -1,0 +1,1 @@
+KeyedLock.AotSmoke.SmokeApp.Build(args).Run();
