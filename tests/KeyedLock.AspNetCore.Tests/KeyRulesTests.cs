@@ -148,6 +148,11 @@ public sealed class KeyRulesTests
         await AssertRejectedAsync(app, Json($"/{stack}/body", """{"userId":"\ud800x"}"""), "keyedlock_invalid_key");
         await AssertRejectedAsync(app, Json($"/{stack}/body", """{"userId":{"id":"bob"}}"""), "keyedlock_invalid_key");
         await AssertRejectedAsync(app, Json($"/{stack}/body", """{"userId":"bob" """), "keyedlock_invalid_key");
+
+        // The same bytes mean "é" in UTF-8 and "Ã©" in Latin-1, which binding would transcode: never keyed.
+        var latin1 = Raw($"/{stack}/body", [.. """{"userId":"""u8, (byte)'"', 0xC3, 0xA9, (byte)'"', (byte)'}']);
+        latin1.Content!.Headers.ContentType!.CharSet = "iso-8859-1";
+        await AssertRejectedAsync(app, latin1, "keyedlock_invalid_key");
     }
 
     [Theory]

@@ -104,7 +104,7 @@ internal sealed class IdempotencyHandler
 
             if (plan.NeedsBody)
             {
-                using var body = JsonBody.Parse(buffer.AsMemory(0, length), plan.Json);
+                using var body = JsonBody.Parse(context.Request, buffer.AsMemory(0, length), plan.Json);
                 var (bodyKey, failure, part) = await ResolveKeyAsync(context, plan, body).ConfigureAwait(false);
                 if (bodyKey is null)
                 {

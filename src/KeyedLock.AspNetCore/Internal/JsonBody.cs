@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Net.Http.Headers;
 
 namespace KeyedLock.AspNetCore.Internal;
 
@@ -20,9 +22,18 @@ internal sealed class JsonBody : IDisposable
         _failure = failure;
     }
 
-    /// <summary>Parses the body: empty gives missing values, anything that is not JSON gives invalid values.</summary>
-    internal static JsonBody Parse(ReadOnlyMemory<byte> body, JsonKeyRules rules)
+    /// <summary>
+    /// Parses the body: empty gives missing values; anything that is not JSON, or a body declared in a charset other than
+    /// UTF-8 (binding would transcode it, so the same bytes would mean other text), gives invalid values.
+    /// </summary>
+    internal static JsonBody Parse(HttpRequest request, ReadOnlyMemory<byte> body, JsonKeyRules rules)
     {
+        if (MediaTypeHeaderValue.TryParse(request.ContentType, out var type) && type.Charset.HasValue &&
+            !type.Charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) && !type.Charset.Equals("utf8", StringComparison.OrdinalIgnoreCase))
+        {
+            return new JsonBody(null, KeyFailure.Invalid);
+        }
+
         // A UTF-8 byte order mark is accepted, as binding accepts it.
         if (body.Span.StartsWith("\uFEFF"u8))
         {

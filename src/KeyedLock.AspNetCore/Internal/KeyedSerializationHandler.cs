@@ -225,7 +225,7 @@ internal sealed class KeyedSerializationHandler
                     return (null, null, new Rejection(KeyedSerializationRejectionReason.BodyTooLarge, bodyKey, null));
                 }
 
-                body = JsonBody.Parse(buffer.AsMemory(0, read.Length), plan.Json);
+                body = JsonBody.Parse(context.Request, buffer.AsMemory(0, read.Length), plan.Json);
             }
 
             if (plan.IsSynchronous)
