@@ -84,4 +84,10 @@ public sealed class SerializeByAttribute : Attribute
     internal TimeSpan? Timeout => _timeoutMilliseconds == NotSet ? null : TimeSpan.FromMilliseconds(_timeoutMilliseconds);
 
     internal int? QueueLimitOrNull => _queueLimit == NotSet ? null : _queueLimit;
+
+    /// <summary>
+    /// The plan of the last endpoint this attribute was looked up for (one immutable pair, so reads are atomic). Most
+    /// attributes belong to one endpoint, so the request path finds its plan here without a table lookup.
+    /// </summary>
+    internal EndpointPlanCache? PlanCache { get; set; }
 }

@@ -1,6 +1,4 @@
-using System.Globalization;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Logging;
 
 namespace KeyedLock.AspNetCore.Internal;
@@ -14,26 +12,11 @@ internal sealed class IdempotencyRejectionWriter(IdempotencyOptions options, ILo
         instruments.Request(plan, ResultTag(reason));
         IdempotencyLog.Rejected(logger, plan.RouteTag, status, reason, exception);
 
-        var response = context.Response;
-        response.StatusCode = status;
-        if (reason is IdempotencyRejectionReason.InProgress or IdempotencyRejectionReason.Unavailable && options.RetryAfter is { } retryAfter)
-        {
-            response.Headers.RetryAfter = ((long)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-        }
-
-        if (options.OnRejected is { } onRejected)
-        {
-            await onRejected(new IdempotencyRejectedContext(context, reason, plan.PolicyName, exception), context.RequestAborted).ConfigureAwait(false);
-        }
-
-        if (response.HasStarted)
-        {
-            return;
-        }
-
-        var problem = new ProblemDetails { Status = response.StatusCode, Title = Title(reason), Detail = Detail(reason, part) };
-        problem.Extensions["reason"] = Code(reason);
-        await ProblemResponse.WriteAsync(context, problem).ConfigureAwait(false);
+        var retryAfter = reason is IdempotencyRejectionReason.InProgress or IdempotencyRejectionReason.Unavailable ? options.RetryAfter : null;
+        Func<ValueTask>? callback = options.OnRejected is { } onRejected
+            ? () => onRejected(new IdempotencyRejectedContext(context, reason, plan.PolicyName, exception), context.RequestAborted)
+            : null;
+        await ProblemResponse.RejectAsync(context, status, retryAfter, callback, Title(reason), Detail(reason, part), Code(reason)).ConfigureAwait(false);
     }
 
     internal static string Code(IdempotencyRejectionReason reason) => reason switch

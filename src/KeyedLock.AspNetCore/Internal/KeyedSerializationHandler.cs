@@ -48,17 +48,19 @@ internal sealed class KeyedSerializationHandler
     /// <summary>The endpoint's plan (compiled once), or null when it is not serialized (no metadata, or disabled).</summary>
     internal EndpointPlan? GetPlan(Endpoint? endpoint)
     {
-        if (endpoint is null || endpoint.Metadata.GetMetadata<SerializeByAttribute>() is null)
+        if (endpoint?.Metadata.GetMetadata<SerializeByAttribute>() is not { } attribute)
         {
             return null;
         }
 
-        if (endpoint.Metadata.GetMetadata<DisableKeyedSerializationAttribute>() is not null)
+        if (attribute.PlanCache is { } cache && ReferenceEquals(cache.Endpoint, endpoint))
         {
-            return null;
+            return cache.Plan;
         }
 
-        return _plans.GetValue(endpoint, _compile);
+        var plan = endpoint.Metadata.GetMetadata<DisableKeyedSerializationAttribute>() is null ? _plans.GetValue(endpoint, _compile) : null;
+        attribute.PlanCache = new EndpointPlanCache(endpoint, plan);
+        return plan;
     }
 
     /// <summary>

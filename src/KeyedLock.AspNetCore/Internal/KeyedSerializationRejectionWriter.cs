@@ -1,6 +1,4 @@
-using System.Globalization;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Logging;
 
 namespace KeyedLock.AspNetCore.Internal;
@@ -14,33 +12,13 @@ internal sealed class KeyedSerializationRejectionWriter(KeyedSerializationOption
         KeyedSerializationLog.RequestRejected(logger, plan.RouteTag, status, reason, planned.PolicyName ?? "default", exception);
         instruments.Request(plan, ResultTag(reason), started);
 
-        var response = context.Response;
-        response.StatusCode = status;
-        if (reason is KeyedSerializationRejectionReason.Timeout or KeyedSerializationRejectionReason.QueueFull or KeyedSerializationRejectionReason.Unavailable or KeyedSerializationRejectionReason.LockLost
-            && options.RetryAfter is { } retryAfter)
-        {
-            response.Headers.RetryAfter = ((long)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-        }
-
-        if (options.OnRejected is { } onRejected)
-        {
-            var rejected = new KeyedSerializationRejectedContext(context, reason, planned.PolicyName, missingPart ?? (exception as KeyedLockException)?.Key, exception);
-            await onRejected(rejected, context.RequestAborted).ConfigureAwait(false);
-        }
-
-        if (response.HasStarted)
-        {
-            return;
-        }
-
-        var problem = new ProblemDetails
-        {
-            Status = response.StatusCode,
-            Title = Title(reason),
-            Detail = Detail(reason, missingPart),
-        };
-        problem.Extensions["reason"] = "keyedlock_" + ResultTag(reason);
-        await ProblemResponse.WriteAsync(context, problem).ConfigureAwait(false);
+        var retryAfter = reason is KeyedSerializationRejectionReason.Timeout or KeyedSerializationRejectionReason.QueueFull or KeyedSerializationRejectionReason.Unavailable or KeyedSerializationRejectionReason.LockLost
+            ? options.RetryAfter
+            : null;
+        Func<ValueTask>? callback = options.OnRejected is { } onRejected
+            ? () => onRejected(new KeyedSerializationRejectedContext(context, reason, planned.PolicyName, missingPart ?? (exception as KeyedLockException)?.Key, exception), context.RequestAborted)
+            : null;
+        await ProblemResponse.RejectAsync(context, status, retryAfter, callback, Title(reason), Detail(reason, missingPart), "keyedlock_" + ResultTag(reason)).ConfigureAwait(false);
     }
 
     internal static string ResultTag(KeyedSerializationRejectionReason reason) => reason switch

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,6 +13,35 @@ namespace KeyedLock.AspNetCore.Internal;
 /// </summary>
 internal static class ProblemResponse
 {
+    /// <summary>
+    /// Writes a rejection the same way for both features: the status code, <c>Retry-After</c> (when given, in whole
+    /// seconds rounded up), the app's <c>OnRejected</c> callback, then, unless the callback started the response, the
+    /// ProblemDetails body with its <c>reason</c> code.
+    /// </summary>
+    internal static async ValueTask RejectAsync(HttpContext context, int status, TimeSpan? retryAfter, Func<ValueTask>? onRejected, string title, string detail, string reason)
+    {
+        var response = context.Response;
+        response.StatusCode = status;
+        if (retryAfter is { } delay)
+        {
+            response.Headers.RetryAfter = ((long)Math.Ceiling(delay.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        }
+
+        if (onRejected is not null)
+        {
+            await onRejected().ConfigureAwait(false);
+        }
+
+        if (response.HasStarted)
+        {
+            return;
+        }
+
+        var problem = new ProblemDetails { Status = response.StatusCode, Title = title, Detail = detail };
+        problem.Extensions["reason"] = reason;
+        await WriteAsync(context, problem).ConfigureAwait(false);
+    }
+
     internal static async ValueTask WriteAsync(HttpContext context, ProblemDetails problem)
     {
         var problems = context.RequestServices.GetService<IProblemDetailsService>();
