@@ -1,10 +1,10 @@
 using System.Net;
-using Microsoft.Extensions.DependencyInjection;
 using KeyedLock.AspNetCore.Tests.Infrastructure;
 using KeyedLock.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.DependencyInjection;
 using static KeyedLock.AspNetCore.Tests.Idempotency.IdempotencyApp;
 
 namespace KeyedLock.AspNetCore.Tests.Idempotency;

@@ -13,7 +13,7 @@ public sealed class ObservedLockProvider(KeyedLockRegistry registry) : IKeyedLoc
     private readonly Channel<string> _queued = Channel.CreateUnbounded<string>();
     private readonly Channel<string> _leftQueue = Channel.CreateUnbounded<string>();
     private readonly ConcurrentQueue<string> _acquired = new();
-    private CancellationTokenSource _lose = new();
+    private readonly CancellationTokenSource _lose = new();
 
     public KeyedLockRegistry Registry { get; } = registry;
 

@@ -10,7 +10,7 @@ namespace KeyedLock.AspNetCore.Tests.Infrastructure;
 public sealed class TestAuthHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
-    public const string Scheme = "Test";
+    public new const string Scheme = "Test";
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
