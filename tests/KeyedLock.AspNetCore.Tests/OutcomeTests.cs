@@ -266,6 +266,25 @@ public sealed class OutcomeTests
         await Task.WhenAll(first, second).Bounded();
     }
 
+    [Fact]
+    public async Task SkipKeyPolicy_BodyKeyMissing_RunsUnserialized_ButAmbiguousIsStillRejected()
+    {
+        await using var app = await TestApp.StartAsync(
+            a => a.MapPost("/op", Handle).SerializeBy("body:/id", k => k.Policy = "optional"),
+            o => o.AddPolicy("optional", p => p.MissingKeyBehavior = KeyedSerializationMissingKeyBehavior.SkipKey));
+        app.Probe.AutoRelease = true;
+
+        using var skipped = await app.SendAsync(Requests.Post("/op", "a", """{"other":1}""")).Bounded();
+        using var ambiguous = await app.SendAsync(Requests.Post("/op", "b", """{"id":1,"ID":2}""")).Bounded();
+        using var invalid = await app.SendAsync(Requests.Post("/op", "c", "not json")).Bounded();
+
+        Assert.Equal(HttpStatusCode.OK, skipped.StatusCode);
+        Assert.Equal("keyedlock_ambiguous_key", (await ambiguous.ReadProblemAsync(HttpStatusCode.BadRequest)).GetProperty("reason").GetString());
+        Assert.Equal("keyedlock_invalid_key", (await invalid.ReadProblemAsync(HttpStatusCode.BadRequest)).GetProperty("reason").GetString());
+        Assert.Equal(["a"], app.Probe.EnteredOrder);
+        Assert.Equal(0, app.Locks.AcquireCalls);
+    }
+
     /// <summary>A body without a known length, sent chunked.</summary>
     private sealed class NonSeekableStream(byte[] data) : MemoryStream(data)
     {

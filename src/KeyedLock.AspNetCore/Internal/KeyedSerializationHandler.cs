@@ -59,7 +59,10 @@ internal sealed class KeyedSerializationHandler
         }
 
         var plan = endpoint.Metadata.GetMetadata<DisableKeyedSerializationAttribute>() is null ? _plans.GetValue(endpoint, _compile) : null;
-        attribute.PlanCache = new EndpointPlanCache(endpoint, plan);
+
+        // The first endpoint keeps the slot: an attribute shared by many endpoints (a controller's, a group's) must not
+        // make every request write a new pair; the others find their plan in the table.
+        attribute.PlanCache ??= new EndpointPlanCache(endpoint, plan);
         return plan;
     }
 
@@ -253,7 +256,7 @@ internal sealed class KeyedSerializationHandler
                 }
             }
 
-            return Distinct([.. keys], [.. owners]);
+            return keys.Count == 0 ? (null, null, null) : Distinct([.. keys], [.. owners]);
         }
         finally
         {
