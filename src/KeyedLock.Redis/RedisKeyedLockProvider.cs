@@ -149,6 +149,9 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
     /// <summary>Test hook: simulates a paused (or partitioned) instance by sending no heartbeat at all.</summary>
     internal bool HeartbeatSuspended { get; set; }
 
+    /// <summary>The leases this instance holds (released ones leave at once, lost ones when released).</summary>
+    internal ICollection<RedisLease> Leases => _active.Keys;
+
     /// <summary>Redis-tier waiters of this instance right now.</summary>
     internal int RedisWaiters => _waiters.Count(static w => w.Value.InRedis);
 
@@ -649,7 +652,7 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
             }
             else
             {
-                leases[i].MarkLost("a renewal found it gone from Redis", null);
+                leases[i].MarkLost(RedisLease.LostOnRenewal, null);
             }
         }
 
@@ -670,7 +673,8 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
     private Task<RedisResult> EvaluateAsync(RedisScripts.Script script, RedisKey[] keys, RedisValue[] values, CancellationToken token)
         => script.EvaluateAsync(_database, keys, values).WaitAsync(_options.CommandTimeout, Time, token);
 
-    private RedisValue[] Argv(string id, RedisValue extra = default)
+    /// <summary>The script arguments: the shared header (ARGV 1-6), then <paramref name="id"/> and an optional extra one.</summary>
+    internal RedisValue[] Argv(string id, RedisValue extra = default)
     {
         var values = new RedisValue[_header.Length + (extra.IsNull ? 1 : 2)];
         _header.CopyTo(values, 0);

@@ -9,7 +9,13 @@ namespace KeyedLock.Redis.Internal;
 /// </summary>
 internal sealed class RedisLease : KeyedLockLeaseOwner
 {
-    private static readonly TimerCallback s_onDeadline = static state => ((RedisLease)state!).MarkLost("its renewals did not reach Redis before the loss deadline", null);
+    /// <summary>The <see cref="LostReason"/> when renewals did not get through before the loss deadline.</summary>
+    internal const string LostAtDeadline = "its renewals did not reach Redis before the loss deadline";
+
+    /// <summary>The <see cref="LostReason"/> when a renewal found the lease gone.</summary>
+    internal const string LostOnRenewal = "a renewal found it gone from Redis";
+
+    private static readonly TimerCallback s_onDeadline = static state => ((RedisLease)state!).MarkLost(LostAtDeadline, null);
 
     private readonly CancellationTokenSource _lost = new();
     private readonly ITimer _deadline;
@@ -52,6 +58,9 @@ internal sealed class RedisLease : KeyedLockLeaseOwner
     internal bool IsActive => Volatile.Read(ref _released) == 0;
 
     internal bool IsLost => _isLost;
+
+    /// <summary>Why the lease was lost, or null.</summary>
+    internal string? LostReason { get; private set; }
 
     internal KeyedLockLease ToLease() => new(this, Key, Id);
 
@@ -99,6 +108,7 @@ internal sealed class RedisLease : KeyedLockLeaseOwner
             return;
         }
 
+        LostReason = reason;
         _isLost = true;
         _deadline.Dispose();
         Provider.OnLost(this, reason, exception);
