@@ -229,7 +229,7 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
             var held = (long)await EvaluateAsync(RedisScripts.Release, lease.Keys, Argv(lease.HolderId), CancellationToken.None).ConfigureAwait(false);
             OnReleaseReply(lease, held);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
         {
             Log.ReleaseFailed(_logger, lease.Key, ex);
         }
@@ -246,7 +246,7 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
             var held = (long)RedisScripts.Release.Evaluate(_database, lease.Keys, Argv(lease.HolderId));
             OnReleaseReply(lease, held);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
         {
             Log.ReleaseFailed(_logger, lease.Key, ex);
         }
@@ -463,7 +463,7 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
         {
             await pending.ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException or OperationCanceledException)
+        catch (Exception ex) when (ex is RedisException or TimeoutException or OperationCanceledException or ObjectDisposedException)
         {
             // Whatever it did on the server, LEAVE undoes it.
         }
@@ -477,7 +477,7 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
         {
             await EvaluateAsync(RedisScripts.Leave, waiter.Keys, Argv(waiter.Id), CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
         {
             Log.LeaveFailed(_logger, waiter.Key, ex);
         }
@@ -568,7 +568,7 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
     /// <summary>One tick: renews the leases that are due and refreshes every Redis-tier waiter, in batched scripts.</summary>
     private async Task HeartbeatAsync()
     {
-        if (HeartbeatSuspended || Interlocked.Exchange(ref _heartbeatRunning, 1) != 0)
+        if (HeartbeatSuspended || Volatile.Read(ref _disposed) != 0 || Interlocked.Exchange(ref _heartbeatRunning, 1) != 0)
         {
             return;
         }
@@ -632,7 +632,7 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
         {
             replies = (long[])(await EvaluateAsync(RedisScripts.Heartbeat, keys, values, CancellationToken.None).ConfigureAwait(false))!;
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
         {
             // Leases: retried at the next tick until their loss deadline. Waiters: their place can no longer be kept.
             Log.HeartbeatFailed(_logger, ex);
