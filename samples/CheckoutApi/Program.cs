@@ -33,6 +33,14 @@ if (keyedLockConnection is not null)
     builder.Services.AddHealthChecks().AddCheck<PostgresKeyedLockHealthCheck>("keyedlock");
 }
 
+// Or set ConnectionStrings:Redis (e.g. 127.0.0.1:6379) to serialize the same keys across instances on Redis.
+var redisConnection = builder.Configuration.GetConnectionString("Redis") is { Length: > 0 } redis ? redis : null;
+if (redisConnection is not null)
+{
+    keyedLock.UseRedis(redisConnection, o => o.KeyNamespace = "checkoutapi");
+    builder.Services.AddHealthChecks().AddKeyedLockRedis("keyedlock");
+}
+
 var app = builder.Build();
 
 await app.Services.GetRequiredService<CheckoutDatabase>().InitializeAsync();
@@ -49,7 +57,7 @@ app.MapUserEndpoints();
 app.MapWebhookEndpoints();
 app.MapProductEndpoints();
 app.MapStatsEndpoints();
-if (keyedLockConnection is not null)
+if (keyedLockConnection is not null || redisConnection is not null)
 {
     app.MapHealthChecks("/health/keyedlock");
 }
