@@ -56,6 +56,7 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
     private readonly RedisValue[] _header;
     private readonly RedisChannel _channel;
     private readonly Action<RedisChannel, RedisValue> _onMessage;
+    private readonly Func<RedisWaiter, Task<RedisResult>> _confirm;
     private readonly EventHandler<ConnectionFailedEventArgs> _onConnectionFailed;
     private readonly Func<Grant, KeyedLockLease> _toLeaseInCallerFlow;
     private readonly Func<Grant, KeyedLockAttempt> _toAttemptInCallerFlow;
@@ -115,6 +116,7 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
         _toAttemptInCallerFlow = grant => Grant.ToAttempt(TrackInCallerFlow(grant));
         _metrics = new RegistryMetrics(meterFactory, () => _active.Count + _waiters.Count);
         _onMessage = OnMessage;
+        _confirm = waiter => RedisScripts.Confirm.EvaluateAsync(_database, waiter.Keys, Argv(waiter.Id));
         _onConnectionFailed = OnConnectionFailed;
 
         // The first tier: one Redis waiter per key and instance. Re-entrancy is detected by this provider.
@@ -414,7 +416,7 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
             catch (Exception ex) when (ex is TimeoutException or OperationCanceledException or KeyedLockUnavailableException)
             {
                 _waiters.TryRemove(waiter.Id, out _);
-                await LeaveAsync(waiter).ConfigureAwait(false);
+                await LeaveAsync(waiter).ConfigureAwait(false); // also undoes a grant (or a confirm) that raced with it
                 if (ex is TimeoutException)
                 {
                     return null;
@@ -423,25 +425,23 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
                 throw;
             }
 
-            // Granted by the server (with the short hand-off TTL): take it over with the lease TTL.
-            sent = Time.GetTimestamp();
-            var confirm = RedisScripts.Confirm.EvaluateAsync(_database, keys, Argv(waiter.Id));
+            // Granted by the server (with the short hand-off TTL); CONFIRM, already sent, takes it over with the lease TTL.
             long confirmed;
             try
             {
-                confirmed = (long)await confirm.WaitAsync(_options.CommandTimeout, Time).ConfigureAwait(false);
+                confirmed = (long)await waiter.Confirming!.WaitAsync(_options.CommandTimeout, Time).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
                 _waiters.TryRemove(waiter.Id, out _);
-                _ = LeaveAfterAsync(confirm, waiter);
+                _ = LeaveAfterAsync(waiter.Confirming!, waiter);
                 throw Unavailable(key, ex);
             }
 
             _waiters.TryRemove(waiter.Id, out _);
             if (confirmed > 0)
             {
-                return NewLease(key, keys, waiter.Id, confirmed, sent);
+                return NewLease(key, keys, waiter.Id, confirmed, waiter.ConfirmSentAt);
             }
 
             // The hand-off expired before this instance confirmed it (it was paused longer than WaiterTtl).
@@ -519,10 +519,10 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
         var text = (string?)message;
         var space = text?.LastIndexOf(' ') ?? -1;
         if (space > 0
-            && long.TryParse(text.AsSpan(space + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var fencingToken)
+            && long.TryParse(text.AsSpan(space + 1), NumberStyles.None, CultureInfo.InvariantCulture, out _)
             && _waiters.TryGetValue(text![..space], out var waiter))
         {
-            waiter.Grant(fencingToken);
+            waiter.Grant(Time, _confirm);
         }
     }
 
@@ -661,7 +661,7 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
             var reply = replies[leases.Count + i];
             if (reply > 0)
             {
-                waiters[i].Grant(reply); // the push was lost (or not sent yet): the server is the source of truth
+                waiters[i].Grant(Time, _confirm); // the push was lost (or not sent yet): the server is the source of truth
             }
             else if (reply == -2)
             {
