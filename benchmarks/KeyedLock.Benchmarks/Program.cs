@@ -5,6 +5,7 @@ using KeyedLock.Benchmarks;
 // dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --leak-check  (1M distinct keys: Count == 0, heap back)
 // dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --fifo-check  (grant order of scenario (b) per contender)
 // dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --redis-report (Redis hand-off latency, commands per acquisition)
+// dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --redis-capacity (acquisitions/s one redis-server sustains)
 if (args.Contains("--leak-check"))
 {
     return await LeakCheck.RunAsync();
@@ -13,6 +14,11 @@ if (args.Contains("--leak-check"))
 if (args.Contains("--redis-report"))
 {
     return await RedisReport.RunAsync();
+}
+
+if (args.Contains("--redis-capacity"))
+{
+    return await RedisCapacity.RunAsync();
 }
 
 if (args.Contains("--fifo-check"))

@@ -108,7 +108,8 @@ internal sealed class RedisContenders : IAsyncDisposable
     private static long Sent(IConnectionMultiplexer connection)
         => connection.GetServers().Sum(s => s.GetCounters().Interactive.OperationCount);
 
-    private static ConfigurationOptions Options(bool admin = false)
+    /// <summary>The multiplexer options every Redis benchmark uses: fail fast, never abort on connect.</summary>
+    internal static ConfigurationOptions Options(bool admin = false)
     {
         var options = ConfigurationOptions.Parse(Connection);
         options.AbortOnConnectFail = false;

@@ -12,12 +12,7 @@ public sealed class DeadClientTests : RedisTestBase
     [RedisFact]
     public async Task DeadWaiter_IsHandedTheKey_ItsHandOffExpires_AndTheNextWaiterIsGranted()
     {
-        var a = await CreateInstanceAsync(o => o.WaiterTtl = WaiterTtl);
-        var c = await CreateInstanceAsync(o => o.WaiterTtl = WaiterTtl);
-        var holder = await a.AcquireAsync("k").Bounded();
-        await QueueADeadWaiterAsync(a, "k");
-        var next = c.AcquireAsync("k").AsTask();
-        await TestRedis.UntilAsync(() => QueueLengthAsync("k"), 2, "the live waiter queues behind the dead one");
+        var (holder, next) = await HolderDeadWaiterAndLiveWaiterAsync();
 
         // The release grants the dead waiter (the head); it never confirms, so its hand-off expires on the server.
         await holder.DisposeAsync();
@@ -27,18 +22,13 @@ public sealed class DeadClientTests : RedisTestBase
         Assert.Equal(1, await HolderCountAsync("k"));
         Assert.True(lease.FencingToken > holder.FencingToken);
         await lease.DisposeAsync();
-        Assert.Equal(["fence"], (await ScanAsync()).Select(k => k[(Namespace.Length + 1)..]));
+        await AssertOnlyTheFenceKeyIsLeftAsync();
     }
 
     [RedisFact]
     public async Task DeadWaiter_LosesItsPlace_WhileTheHolderStillHoldsTheKey()
     {
-        var a = await CreateInstanceAsync(o => o.WaiterTtl = WaiterTtl);
-        var c = await CreateInstanceAsync(o => o.WaiterTtl = WaiterTtl);
-        var holder = await a.AcquireAsync("k").Bounded();
-        await QueueADeadWaiterAsync(a, "k");
-        var next = c.AcquireAsync("k").AsTask();
-        await TestRedis.UntilAsync(() => QueueLengthAsync("k"), 2, "the live waiter queues behind the dead one");
+        var (holder, next) = await HolderDeadWaiterAndLiveWaiterAsync();
 
         // The live waiter's heartbeat purges the dead entry once its deadline passed.
         await TestRedis.UntilAsync(() => QueueLengthAsync("k"), 1, "the dead waiter's place expires");
@@ -46,7 +36,19 @@ public sealed class DeadClientTests : RedisTestBase
         await holder.DisposeAsync();
 
         await (await next.Bounded()).DisposeAsync();
-        Assert.Equal(["fence"], (await ScanAsync()).Select(k => k[(Namespace.Length + 1)..]));
+        await AssertOnlyTheFenceKeyIsLeftAsync();
+    }
+
+    /// <summary>Instance A holds "k"; a dead client queues; instance C queues behind it.</summary>
+    private async Task<(KeyedLockLease Holder, Task<KeyedLockLease> Next)> HolderDeadWaiterAndLiveWaiterAsync()
+    {
+        var a = await CreateInstanceAsync(o => o.WaiterTtl = WaiterTtl);
+        var c = await CreateInstanceAsync(o => o.WaiterTtl = WaiterTtl);
+        var holder = await a.AcquireAsync("k").Bounded();
+        await QueueADeadWaiterAsync(a, "k");
+        var next = c.AcquireAsync("k").AsTask();
+        await TestRedis.UntilAsync(() => QueueLengthAsync("k"), 2, "the live waiter queues behind the dead one");
+        return (holder, next);
     }
 
     /// <summary>A client that queues with the provider's own ACQUIRE script and then dies (never refreshes, never leaves).</summary>

@@ -36,6 +36,9 @@ public abstract class RedisTestBase : IAsyncLifetime
     /// <summary>The keys left under the namespace.</summary>
     protected Task<List<string>> ScanAsync() => TestRedis.ScanAsync(Monitor, Namespace);
 
+    /// <summary>Asserts that the namespace holds nothing but its one long-lived key, the fencing counter.</summary>
+    protected async Task AssertOnlyTheFenceKeyIsLeftAsync() => Assert.Equal([Namespace + ":fence"], await ScanAsync());
+
     protected T Track<T>(T disposable)
         where T : IAsyncDisposable
     {
