@@ -28,14 +28,16 @@ namespace KeyedLock.Postgres;
 /// </para>
 /// <para>
 /// Fails closed: when the database cannot be reached or the pool is exhausted, acquisitions throw
-/// <see cref="KeyedLockUnavailableException"/>; nothing runs unprotected. Held leases probe their connection every
-/// <see cref="PostgresKeyedLockOptions.LostLockCheckInterval"/> and fire <see cref="KeyedLockLease.LostToken"/>
-/// when the session is gone.
+/// <see cref="KeyedLockUnavailableException"/>; nothing runs unprotected. Held leases keep a read pending on their
+/// connection and listen for a per-instance heartbeat (see <see cref="PostgresKeyedLockOptions.LostLockCheckInterval"/>),
+/// so <see cref="KeyedLockLease.LostToken"/> fires at once when the session ends, and within the interval plus
+/// <see cref="PostgresKeyedLockOptions.ProbeTimeout"/> when the network path dies silently.
 /// </para>
 /// </remarks>
 public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDisposable, IDisposable
 {
 
+    private const int UnlockTimeoutSeconds = 5;
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
     private readonly PostgresKeyedLockOptions _options;
@@ -48,6 +50,7 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
     private readonly string? _sequence;
     private readonly ConcurrentDictionary<PostgresLease, byte> _active = new();
     private readonly CancellationTokenSource _disposing = new();
+    private readonly LeaseHeartbeat _heartbeat;
     private volatile bool _sequenceReady;
     private long _lastId;
     private int _disposed;
@@ -75,6 +78,7 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
         _logger = logger ?? NullLogger.Instance;
         _keys = new AdvisoryLockKey(_options.KeyNamespace);
         _sequence = _options.UseFencingTokens ? _options.FencingSequenceName : null;
+        _heartbeat = new LeaseHeartbeat(_dataSource, $"keyedlock_hb_{Guid.NewGuid():N}", _options.LostLockCheckInterval, _options.ProbeTimeout, () => !_active.IsEmpty);
 
         // The first tier. Re-entrancy is detected by this provider (its AsyncLocal must reach the caller's flow).
         _local = new KeyedLockRegistry(
@@ -140,6 +144,7 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
         }
 
         _local.Dispose();
+        await _heartbeat.DisposeAsync().ConfigureAwait(false);
         if (_ownsDataSource)
         {
             await _dataSource.DisposeAsync().ConfigureAwait(false);
@@ -168,12 +173,7 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
         }
     }
 
-    internal async Task ProbeAsync(NpgsqlConnection connection)
-    {
-        using var timeout = new CancellationTokenSource(_options.ProbeTimeout, _time);
-        await using var command = new NpgsqlCommand(PostgresSql.Probe, connection);
-        await command.ExecuteScalarAsync(timeout.Token).ConfigureAwait(false);
-    }
+    internal TimeSpan SilenceLimit => _heartbeat.SilenceLimit;
 
     internal void OnReleased(PostgresLease lease) => _active.TryRemove(lease, out _);
 
@@ -192,16 +192,24 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
     /// live connection (twice), the pool is cleared so that the physical connection is closed and the server drops
     /// the session's locks; a broken connection is dropped by the server anyway.
     /// </summary>
-    internal async ValueTask UnlockAndCloseAsync(NpgsqlConnection connection, string key, bool async)
+    internal async ValueTask UnlockAndCloseAsync(NpgsqlConnection connection, string key, bool async, bool pathIsSilent = false)
     {
         try
         {
+            if (pathIsSilent)
+            {
+                // The path went silent: a statement (or its cancel request) could hang there. Close the physical
+                // connection instead of pooling it; the server drops the session's locks when it notices.
+                NpgsqlConnection.ClearPool(connection);
+                return;
+            }
+
             for (var attempt = 0; ; attempt++)
             {
                 try
                 {
                     await using var command = new NpgsqlCommand(PostgresSql.UnlockAll, connection);
-                    command.CommandTimeout = (int)Math.Ceiling(_options.ProbeTimeout.TotalSeconds);
+                    command.CommandTimeout = UnlockTimeoutSeconds;
                     if (async)
                     {
                         await command.ExecuteNonQueryAsync().ConfigureAwait(false);
@@ -307,7 +315,7 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
         }
         catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested)
         {
-            throw new OperationCanceledException(ex.Message, ex, cancellationToken);
+            throw new TaskCanceledException(ex.Message, ex, cancellationToken);
         }
         catch (OperationCanceledException ex) when (_disposing.IsCancellationRequested)
         {
@@ -324,6 +332,7 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
             NpgsqlConnection connection;
             try
             {
+                await _heartbeat.EnsureConnectedAsync(token).ConfigureAwait(false);
                 connection = await _dataSource.OpenConnectionAsync(token).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
@@ -373,14 +382,23 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
 
             if (granted == 0)
             {
-                await connection.DisposeAsync().ConfigureAwait(false); // pg_try_advisory_lock said no: nothing held
+                // pg_try_advisory_lock said no: nothing held (the LISTEN of the batch is undone before pooling).
+                if (_heartbeat.Enabled)
+                {
+                    await UnlockAndCloseAsync(connection, key, async: true).ConfigureAwait(false);
+                }
+                else
+                {
+                    await connection.DisposeAsync().ConfigureAwait(false);
+                }
+
                 return null;
             }
 
             var id = Interlocked.Increment(ref _lastId);
             var lease = new PostgresLease(this, key, id, lockId, _sequence is null ? id : granted, connection);
             _active.TryAdd(lease, 0);
-            lease.StartProbing(_time, _options.LostLockCheckInterval);
+            lease.StartWatching(_heartbeat.FirstSilenceLimit(), _heartbeat.SilenceLimit);
             return lease;
         }
     }
@@ -390,9 +408,12 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
     {
         if (remaining == TimeSpan.Zero)
         {
-            await using var tryLock = new NpgsqlCommand(PostgresSql.TryLock(_sequence), connection);
+            await using var tryBatch = new NpgsqlBatch(connection);
+            var tryLock = new NpgsqlBatchCommand(PostgresSql.TryLock(_sequence));
             tryLock.Parameters.AddWithValue("key", lockId);
-            return (long)(await tryLock.ExecuteScalarAsync(token).ConfigureAwait(false))!;
+            tryBatch.BatchCommands.Add(tryLock);
+            AddListen(tryBatch);
+            return (long)(await tryBatch.ExecuteScalarAsync(token).ConfigureAwait(false))!;
         }
 
         // One round trip, one implicit transaction: SET LOCAL lock_timeout, the lock, then (optionally) the fencing
@@ -414,6 +435,8 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
             batch.BatchCommands.Add(new NpgsqlBatchCommand(PostgresSql.NextFencingToken(_sequence)));
         }
 
+        AddListen(batch);
+
         await using var reader = await batch.ExecuteReaderAsync(token).ConfigureAwait(false);
         await reader.NextResultAsync(token).ConfigureAwait(false); // the lock
         if (_sequence is null)
@@ -425,6 +448,15 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
         await reader.NextResultAsync(token).ConfigureAwait(false);
         await reader.ReadAsync(token).ConfigureAwait(false);
         return reader.GetInt64(0);
+    }
+
+    /// <summary>The holding connection listens for the heartbeat: in the lock's batch, so no extra round trip.</summary>
+    private void AddListen(NpgsqlBatch batch)
+    {
+        if (_heartbeat.Enabled)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(PostgresSql.Listen(_heartbeat.Channel)));
+        }
     }
 
     private async Task EnsureSequenceAsync(NpgsqlConnection connection, CancellationToken token)

@@ -3,21 +3,23 @@ using Npgsql;
 namespace KeyedLock.Postgres.Internal;
 
 /// <summary>
-/// One grant of a <see cref="PostgresKeyedLockProvider"/>: the advisory lock held by a dedicated connection. Probes its connection periodically and fires
-/// <see cref="KeyedLockLease.LostToken"/> when the session (and with it the lock) is gone.
+/// One grant of a <see cref="PostgresKeyedLockProvider"/>: the advisory lock held by a dedicated connection. A read
+/// stays pending on that connection for the whole lease (<see cref="NpgsqlConnection.WaitAsync(int, CancellationToken)"/>),
+/// so the server's termination notice or a closed socket fires <see cref="KeyedLockLease.LostToken"/> at once; a
+/// connection that hears no heartbeat of <see cref="LeaseHeartbeat"/> for too long counts as lost too (silent
+/// network loss).
 /// </summary>
 internal sealed class PostgresLease : KeyedLockLeaseOwner
 {
-    private static readonly TimerCallback s_onProbe = static state => _ = ((PostgresLease)state!).ProbeAsync();
-
     private readonly NpgsqlConnection _connection;
     private readonly CancellationTokenSource _lost = new();
 
-    // Serializes the probe and the release on the connection (one command at a time).
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private ITimer? _probe;
+    // Stops the watch (release); the watch owns the connection until it ends.
+    private readonly CancellationTokenSource _stopWatching = new();
+    private Task _watch = Task.CompletedTask;
     private int _released;
     private volatile bool _isLost;
+    private volatile bool _silent;
 
     internal PostgresLease(PostgresKeyedLockProvider provider, string key, long id, long lockId, long fencingToken, NpgsqlConnection connection)
     {
@@ -44,22 +46,14 @@ internal sealed class PostgresLease : KeyedLockLeaseOwner
 
     internal KeyedLockLease ToLease() => new(this, Key, Id);
 
-    internal void StartProbing(TimeProvider time, TimeSpan interval)
-    {
-        if (interval == Timeout.InfiniteTimeSpan)
-        {
-            return;
-        }
+    /// <summary>
+    /// Starts the pending read that notices a lost session (call once, before the lease is handed out).
+    /// The connection may hear no heartbeat for <paramref name="firstSilenceLimit"/> at first, then for
+    /// <paramref name="silenceLimit"/> between two (infinite: no heartbeats).
+    /// </summary>
+    internal void StartWatching(TimeSpan firstSilenceLimit, TimeSpan silenceLimit) => _watch = WatchAsync(firstSilenceLimit, silenceLimit);
 
-        var timer = time.CreateTimer(s_onProbe, this, interval, interval);
-        Volatile.Write(ref _probe, timer);
-        if (!IsActive)
-        {
-            timer.Dispose(); // released while the timer was being created
-        }
-    }
-
-    /// <summary>Marks the lease lost and fires its <see cref="KeyedLockLease.LostToken"/> (outside any gate).</summary>
+    /// <summary>Marks the lease lost and fires its <see cref="KeyedLockLease.LostToken"/>.</summary>
     internal void MarkLost(Exception? reason)
     {
         if (_isLost || !IsActive)
@@ -68,7 +62,6 @@ internal sealed class PostgresLease : KeyedLockLeaseOwner
         }
 
         _isLost = true;
-        Volatile.Read(ref _probe)?.Dispose();
         Provider.OnLost(this, reason);
         try
         {
@@ -112,56 +105,77 @@ internal sealed class PostgresLease : KeyedLockLeaseOwner
             return;
         }
 
-        Volatile.Read(ref _probe)?.Dispose();
-        if (async)
-        {
-            await _gate.WaitAsync().ConfigureAwait(false);
-        }
-        else
-        {
-            _gate.Wait();
-        }
-
         try
         {
-            await Provider.UnlockAndCloseAsync(_connection, Key, async).ConfigureAwait(false);
+            // Cancel the pending read first: the connection is free for the unlock once the watch has ended.
+            // Cancelling Npgsql's wait for notifications neither breaks the connection nor sends a cancel request.
+            _stopWatching.Cancel();
+            if (async)
+            {
+                await _watch.ConfigureAwait(false);
+            }
+            else
+            {
+                _watch.GetAwaiter().GetResult();
+            }
+
+            await Provider.UnlockAndCloseAsync(_connection, Key, async, pathIsSilent: _silent).ConfigureAwait(false);
         }
         finally
         {
-            _gate.Release();
             Provider.OnReleased(this);
         }
     }
 
-    private async Task ProbeAsync()
+    /// <summary>Never throws: ends when the lease is released (its connection is then idle) or lost.</summary>
+    private async Task WatchAsync(TimeSpan firstSilenceLimit, TimeSpan silenceLimit)
     {
-        if (!IsActive || _isLost || !_gate.Wait(0))
-        {
-            return; // released, already lost, or a release/probe is using the connection right now
-        }
-
-        Exception? failure = null;
+        await Task.Yield(); // the caller gets its lease without waiting for the first read to be posted
+        var token = _stopWatching.Token;
+        var limitMs = ToMilliseconds(silenceLimit);
+        var firstLimitMs = ToMilliseconds(firstSilenceLimit);
         try
         {
-            if (!IsActive)
+            // True: a heartbeat arrived. False: silence for the limit, the path to the server is gone.
+            // Throws at once when the server ends the session (terminated backend, shutdown) or the socket closes.
+            if (!await _connection.WaitAsync(firstLimitMs, token).ConfigureAwait(false))
             {
+                OnSilence(token);
                 return;
             }
 
-            await Provider.ProbeAsync(_connection).ConfigureAwait(false);
+            while (!token.IsCancellationRequested)
+            {
+                if (!await _connection.WaitAsync(limitMs, token).ConfigureAwait(false))
+                {
+                    OnSilence(token);
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested && _connection.State == System.Data.ConnectionState.Open)
+        {
+            // Released.
         }
         catch (Exception ex)
         {
-            failure = ex;
-        }
-        finally
-        {
-            _gate.Release();
-        }
-
-        if (failure is not null)
-        {
-            MarkLost(failure);
+            if (!token.IsCancellationRequested)
+            {
+                MarkLost(ex);
+            }
         }
     }
+
+    private void OnSilence(CancellationToken token)
+    {
+        if (!token.IsCancellationRequested)
+        {
+            _silent = true;
+            MarkLost(new TimeoutException($"No heartbeat reached the connection holding the lock for {Provider.SilenceLimit.TotalMilliseconds:0} ms: the network path to PostgreSQL is gone."));
+        }
+    }
+
+    private static int ToMilliseconds(TimeSpan value) => value == Timeout.InfiniteTimeSpan
+        ? Timeout.Infinite
+        : (int)Math.Clamp(Math.Ceiling(value.TotalMilliseconds), 1, int.MaxValue / 2);
 }
