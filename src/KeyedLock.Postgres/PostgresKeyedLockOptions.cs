@@ -59,6 +59,14 @@ public sealed partial class PostgresKeyedLockOptions
     public int MaxQueueLengthPerKey { get; set; } = int.MaxValue;
 
     /// <summary>
+    /// How many holders one key may have at once across every instance sharing the database (a distributed keyed
+    /// semaphore); 1 (the default) is a mutex. With N &gt; 1 each key has N advisory-lock slots and a turnstile that
+    /// queues the waiters of all instances in arrival order; every holder has its own connection and fencing token.
+    /// Every instance must use the same value. Between 1 and 1024.
+    /// </summary>
+    public int MaxConcurrencyPerKey { get; set; } = 1;
+
+    /// <summary>
     /// An opt-in diagnostic: whether acquiring a key that the current async flow already holds throws
     /// <see cref="KeyedLockRecursionException"/> instead of waiting. Default <see langword="false"/>: an
     /// <c>AsyncLocal</c> is inherited by child tasks, so it cannot tell "awaits itself" from "a task it started waits
@@ -84,6 +92,11 @@ public sealed partial class PostgresKeyedLockOptions
         if (ProbeTimeout <= TimeSpan.Zero || ProbeTimeout > TimeSpan.FromHours(1))
         {
             throw new ArgumentOutOfRangeException(nameof(ProbeTimeout), ProbeTimeout, "ProbeTimeout must be positive (at most an hour).");
+        }
+
+        if (MaxConcurrencyPerKey is < 1 or > 1024)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxConcurrencyPerKey), MaxConcurrencyPerKey, "MaxConcurrencyPerKey must be between 1 and 1024.");
         }
 
         if (MaxQueueLengthPerKey < 0)

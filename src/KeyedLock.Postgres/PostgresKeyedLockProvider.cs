@@ -51,6 +51,7 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
     private readonly ConcurrentDictionary<PostgresLease, byte> _active = new();
     private readonly CancellationTokenSource _disposing = new();
     private readonly LeaseHeartbeat _heartbeat;
+    private readonly SlotLocks? _slots;
     private volatile bool _sequenceReady;
     private long _lastId;
     private int _disposed;
@@ -78,6 +79,7 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
         _logger = logger ?? NullLogger.Instance;
         _keys = new AdvisoryLockKey(_options.KeyNamespace);
         _sequence = _options.UseFencingTokens ? _options.FencingSequenceName : null;
+        _slots = _options.MaxConcurrencyPerKey > 1 ? new SlotLocks(_options.KeyNamespace, _keys, _options.MaxConcurrencyPerKey, _sequence) : null;
         _heartbeat = new LeaseHeartbeat(_dataSource, $"keyedlock_hb_{Guid.NewGuid():N}", _options.LostLockCheckInterval, _options.ProbeTimeout, () => !_active.IsEmpty);
 
         // The first tier. Re-entrancy is detected by this provider (its AsyncLocal must reach the caller's flow).
@@ -192,7 +194,7 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
     /// live connection (twice), the pool is cleared so that the physical connection is closed and the server drops
     /// the session's locks; a broken connection is dropped by the server anyway.
     /// </summary>
-    internal async ValueTask UnlockAndCloseAsync(NpgsqlConnection connection, string key, bool async, bool pathIsSilent = false)
+    internal async ValueTask UnlockAndCloseAsync(NpgsqlConnection connection, string key, bool async, bool pathIsSilent = false, string? notifyChannel = null)
     {
         try
         {
@@ -208,8 +210,13 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
             {
                 try
                 {
-                    await using var command = new NpgsqlCommand(PostgresSql.UnlockAll, connection);
+                    await using var command = new NpgsqlCommand(notifyChannel is null ? PostgresSql.UnlockAll : PostgresSql.UnlockAllAndNotify, connection);
                     command.CommandTimeout = UnlockTimeoutSeconds;
+                    if (notifyChannel is not null)
+                    {
+                        command.Parameters.AddWithValue("channel", notifyChannel);
+                    }
+
                     if (async)
                     {
                         await command.ExecuteNonQueryAsync().ConfigureAwait(false);
@@ -326,7 +333,6 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
     /// <summary>The second tier: a connection waits for the advisory lock. Null when the timeout elapsed.</summary>
     private async Task<PostgresLease?> AcquireRemoteAsync(string key, TimeSpan timeout, long started, CancellationToken token)
     {
-        var lockId = _keys.Compute(key);
         for (var attempt = 0; ; attempt++)
         {
             NpgsqlConnection connection;
@@ -340,7 +346,7 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
                 throw Unavailable(key, ex);
             }
 
-            long granted;
+            (bool Granted, long LockId, long Token) granted;
             try
             {
                 if (_sequence is not null && !_sequenceReady)
@@ -348,7 +354,9 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
                     await EnsureSequenceAsync(connection, token).ConfigureAwait(false);
                 }
 
-                granted = await LockAsync(connection, lockId, Remaining(timeout, started), token).ConfigureAwait(false);
+                granted = _slots is null
+                    ? await LockAsync(connection, key, Remaining(timeout, started), token).ConfigureAwait(false)
+                    : await _slots.TakeAsync(connection, key, Remaining(timeout, started), AddListen, token).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
@@ -380,10 +388,10 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
                 throw Unavailable(key, ex);
             }
 
-            if (granted == 0)
+            if (!granted.Granted)
             {
-                // pg_try_advisory_lock said no: nothing held (the LISTEN of the batch is undone before pooling).
-                if (_heartbeat.Enabled)
+                // Not granted: nothing held (the LISTEN of the batch and a held turnstile are undone before pooling).
+                if (_heartbeat.Enabled || _slots is not null)
                 {
                     await UnlockAndCloseAsync(connection, key, async: true).ConfigureAwait(false);
                 }
@@ -396,16 +404,17 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
             }
 
             var id = Interlocked.Increment(ref _lastId);
-            var lease = new PostgresLease(this, key, id, lockId, _sequence is null ? id : granted, connection);
+            var lease = new PostgresLease(this, key, id, granted.LockId, _sequence is null ? id : granted.Token, connection, _slots?.Channel(key));
             _active.TryAdd(lease, 0);
             lease.StartWatching(_heartbeat.FirstSilenceLimit(), _heartbeat.SilenceLimit);
             return lease;
         }
     }
 
-    /// <summary>Waits for the advisory lock. Returns the fencing token (or 1), or 0 when a zero-timeout try failed.</summary>
-    private async Task<long> LockAsync(NpgsqlConnection connection, long lockId, TimeSpan remaining, CancellationToken token)
+    /// <summary>Waits for the key's advisory lock: whether it was granted (a zero-timeout try may not be), and the fencing token.</summary>
+    private async Task<(bool Granted, long LockId, long Token)> LockAsync(NpgsqlConnection connection, string key, TimeSpan remaining, CancellationToken token)
     {
+        var lockId = _keys.Compute(key);
         if (remaining == TimeSpan.Zero)
         {
             await using var tryBatch = new NpgsqlBatch(connection);
@@ -413,7 +422,8 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
             tryLock.Parameters.AddWithValue("key", lockId);
             tryBatch.BatchCommands.Add(tryLock);
             AddListen(tryBatch);
-            return (long)(await tryBatch.ExecuteScalarAsync(token).ConfigureAwait(false))!;
+            var tried = (long)(await tryBatch.ExecuteScalarAsync(token).ConfigureAwait(false))!;
+            return (tried != 0, lockId, tried);
         }
 
         // One round trip, one implicit transaction: SET LOCAL lock_timeout, the lock, then (optionally) the fencing
@@ -442,12 +452,12 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
         if (_sequence is null)
         {
             await reader.NextResultAsync(token).ConfigureAwait(false); // surfaces a failure of the lock statement
-            return 1;
+            return (true, lockId, 0);
         }
 
         await reader.NextResultAsync(token).ConfigureAwait(false);
         await reader.ReadAsync(token).ConfigureAwait(false);
-        return reader.GetInt64(0);
+        return (true, lockId, reader.GetInt64(0));
     }
 
     /// <summary>The holding connection listens for the heartbeat: in the lock's batch, so no extra round trip.</summary>

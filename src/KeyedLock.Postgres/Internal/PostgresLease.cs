@@ -12,6 +12,7 @@ namespace KeyedLock.Postgres.Internal;
 internal sealed class PostgresLease : KeyedLockLeaseOwner
 {
     private readonly NpgsqlConnection _connection;
+    private readonly string? _releaseChannel; // a slot of a keyed semaphore: its release wakes the key's head waiter
     private readonly CancellationTokenSource _lost = new();
 
     // Stops the watch (release); the watch owns the connection until it ends.
@@ -21,8 +22,9 @@ internal sealed class PostgresLease : KeyedLockLeaseOwner
     private volatile bool _isLost;
     private volatile bool _silent;
 
-    internal PostgresLease(PostgresKeyedLockProvider provider, string key, long id, long lockId, long fencingToken, NpgsqlConnection connection)
+    internal PostgresLease(PostgresKeyedLockProvider provider, string key, long id, long lockId, long fencingToken, NpgsqlConnection connection, string? releaseChannel)
     {
+        _releaseChannel = releaseChannel;
         Provider = provider;
         Key = key;
         Id = id;
@@ -119,7 +121,7 @@ internal sealed class PostgresLease : KeyedLockLeaseOwner
                 _watch.GetAwaiter().GetResult();
             }
 
-            await Provider.UnlockAndCloseAsync(_connection, Key, async, pathIsSilent: _silent).ConfigureAwait(false);
+            await Provider.UnlockAndCloseAsync(_connection, Key, async, pathIsSilent: _silent, notifyChannel: _releaseChannel).ConfigureAwait(false);
         }
         finally
         {

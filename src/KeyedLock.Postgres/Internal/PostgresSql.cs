@@ -14,7 +14,10 @@ internal static class PostgresSql
     /// </summary>
     internal const string UnlockAll = "SELECT pg_catalog.pg_advisory_unlock_all(); UNLISTEN *";
 
-    internal const string Unlisten = "UNLISTEN *";
+    internal static string Unlisten(string channel) => $"UNLISTEN {channel}";
+
+    /// <summary>Releases a slot of a keyed semaphore and wakes the head waiter of its key (the channel is generated).</summary>
+    internal const string UnlockAllAndNotify = "SELECT pg_catalog.pg_advisory_unlock_all(); UNLISTEN *; SELECT pg_catalog.pg_notify(@channel, '')";
 
     internal const string Probe = "SELECT 1";
 
