@@ -4,9 +4,15 @@ using KeyedLock.Benchmarks;
 // dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --filter '*'   (BenchmarkDotNet; see docs/benchmarks.md)
 // dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --leak-check  (1M distinct keys: Count == 0, heap back)
 // dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --fifo-check  (grant order of scenario (b) per contender)
+// dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --postgres-compare  (KeyedLock.Postgres vs DistributedLock.Postgres)
 if (args.Contains("--leak-check"))
 {
     return await LeakCheck.RunAsync();
+}
+
+if (args.Contains("--postgres-compare"))
+{
+    return await PostgresComparison.RunAsync();
 }
 
 if (args.Contains("--fifo-check"))

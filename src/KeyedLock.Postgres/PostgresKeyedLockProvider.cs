@@ -49,6 +49,10 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
     private readonly ILogger _logger;
     private readonly string? _sequence;
     private readonly ConcurrentDictionary<PostgresLease, byte> _active = new();
+
+    // Releases in flight per key: the next local waiter of the key takes its connection after the releasing holder
+    // gave its connection back, so that one instance uses one holding and one waiting lock connection per key.
+    private readonly ConcurrentDictionary<string, Task> _releasing = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _disposing = new();
     private readonly LeaseHeartbeat _heartbeat;
     private readonly SlotLocks? _slots;
@@ -175,9 +179,21 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
         }
     }
 
-    internal TimeSpan SilenceLimit => _heartbeat.SilenceLimit;
-
     internal void OnReleased(PostgresLease lease) => _active.TryRemove(lease, out _);
+
+    /// <summary>Records a release of <paramref name="key"/> in flight; complete the returned source when the connection is back.</summary>
+    internal TaskCompletionSource OnReleasing(string key)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _releasing[key] = done.Task;
+        return done;
+    }
+
+    internal void OnReleaseDone(string key, TaskCompletionSource done)
+    {
+        _releasing.TryRemove(new KeyValuePair<string, Task>(key, done.Task));
+        done.TrySetResult();
+    }
 
     internal void OnLost(PostgresLease lease, Exception? reason)
     {
@@ -194,7 +210,7 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
     /// live connection (twice), the pool is cleared so that the physical connection is closed and the server drops
     /// the session's locks; a broken connection is dropped by the server anyway.
     /// </summary>
-    internal async ValueTask UnlockAndCloseAsync(NpgsqlConnection connection, string key, bool async, bool pathIsSilent = false, string? notifyChannel = null)
+    internal async ValueTask UnlockAndCloseAsync(NpgsqlConnection connection, string key, bool async, bool pathIsSilent = false, string? notifyChannel = null, bool listening = false)
     {
         try
         {
@@ -210,7 +226,7 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
             {
                 try
                 {
-                    await using var command = new NpgsqlCommand(notifyChannel is null ? PostgresSql.UnlockAll : PostgresSql.UnlockAllAndNotify, connection);
+                    await using var command = new NpgsqlCommand(PostgresSql.Unlock(listening, notifyChannel is not null), connection);
                     command.CommandTimeout = UnlockTimeoutSeconds;
                     if (notifyChannel is not null)
                     {
@@ -339,6 +355,13 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
             try
             {
                 await _heartbeat.EnsureConnectedAsync(token).ConfigureAwait(false);
+                if (_releasing.TryGetValue(key, out var releasing))
+                {
+                    // The previous holder of this key unlocked (that is why this waiter moved up) and is returning its
+                    // connection: reuse it from the pool instead of opening one more.
+                    await releasing.WaitAsync(token).ConfigureAwait(false);
+                }
+
                 connection = await _dataSource.OpenConnectionAsync(token).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
@@ -356,7 +379,7 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
 
                 granted = _slots is null
                     ? await LockAsync(connection, key, Remaining(timeout, started), token).ConfigureAwait(false)
-                    : await _slots.TakeAsync(connection, key, Remaining(timeout, started), AddListen, token).ConfigureAwait(false);
+                    : await _slots.TakeAsync(connection, key, Remaining(timeout, started), token).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
@@ -368,7 +391,7 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
                 }
 
                 // Whatever happened, this session must not keep a lock that was granted in a race with the failure.
-                await UnlockAndCloseAsync(connection, key, async: true).ConfigureAwait(false);
+                await UnlockAndCloseAsync(connection, key, async: true, listening: _slots is not null).ConfigureAwait(false);
                 if (ex is PostgresException { SqlState: PostgresErrorCodes.LockNotAvailable })
                 {
                     return null;
@@ -390,10 +413,10 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
 
             if (!granted.Granted)
             {
-                // Not granted: nothing held (the LISTEN of the batch and a held turnstile are undone before pooling).
-                if (_heartbeat.Enabled || _slots is not null)
+                // Not granted: nothing held (a keyed semaphore's turnstile and LISTEN are undone before pooling).
+                if (_slots is not null)
                 {
-                    await UnlockAndCloseAsync(connection, key, async: true).ConfigureAwait(false);
+                    await UnlockAndCloseAsync(connection, key, async: true, listening: true).ConfigureAwait(false);
                 }
                 else
                 {
@@ -406,7 +429,7 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
             var id = Interlocked.Increment(ref _lastId);
             var lease = new PostgresLease(this, key, id, granted.LockId, _sequence is null ? id : granted.Token, connection, _slots?.Channel(key));
             _active.TryAdd(lease, 0);
-            lease.StartWatching(_heartbeat.FirstSilenceLimit(), _heartbeat.SilenceLimit);
+            lease.StartWatching(_heartbeat);
             return lease;
         }
     }
@@ -421,7 +444,6 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
             var tryLock = new NpgsqlBatchCommand(PostgresSql.TryLock(_sequence));
             tryLock.Parameters.AddWithValue("key", lockId);
             tryBatch.BatchCommands.Add(tryLock);
-            AddListen(tryBatch);
             var tried = (long)(await tryBatch.ExecuteScalarAsync(token).ConfigureAwait(false))!;
             return (tried != 0, lockId, tried);
         }
@@ -437,36 +459,14 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
         var set = new NpgsqlBatchCommand(PostgresSql.SetTimeouts);
         set.Parameters.AddWithValue("lock_timeout", lockTimeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture));
         batch.BatchCommands.Add(set);
-        var acquire = new NpgsqlBatchCommand(PostgresSql.Lock);
+        var acquire = new NpgsqlBatchCommand(PostgresSql.LockWithToken(_sequence));
         acquire.Parameters.AddWithValue("key", lockId);
         batch.BatchCommands.Add(acquire);
-        if (_sequence is not null)
-        {
-            batch.BatchCommands.Add(new NpgsqlBatchCommand(PostgresSql.NextFencingToken(_sequence)));
-        }
-
-        AddListen(batch);
 
         await using var reader = await batch.ExecuteReaderAsync(token).ConfigureAwait(false);
-        await reader.NextResultAsync(token).ConfigureAwait(false); // the lock
-        if (_sequence is null)
-        {
-            await reader.NextResultAsync(token).ConfigureAwait(false); // surfaces a failure of the lock statement
-            return (true, lockId, 0);
-        }
-
-        await reader.NextResultAsync(token).ConfigureAwait(false);
+        await reader.NextResultAsync(token).ConfigureAwait(false); // the lock (surfaces its failure, e.g. lock_timeout)
         await reader.ReadAsync(token).ConfigureAwait(false);
-        return (true, lockId, reader.GetInt64(0));
-    }
-
-    /// <summary>The holding connection listens for the heartbeat: in the lock's batch, so no extra round trip.</summary>
-    private void AddListen(NpgsqlBatch batch)
-    {
-        if (_heartbeat.Enabled)
-        {
-            batch.BatchCommands.Add(new NpgsqlBatchCommand(PostgresSql.Listen(_heartbeat.Channel)));
-        }
+        return (true, lockId, _sequence is null ? 0 : reader.GetInt64(0));
     }
 
     private async Task EnsureSequenceAsync(NpgsqlConnection connection, CancellationToken token)

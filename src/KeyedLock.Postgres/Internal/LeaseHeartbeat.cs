@@ -5,13 +5,17 @@ namespace KeyedLock.Postgres.Internal;
 /// <summary>
 /// The evidence that the network path of held leases is alive, for one provider: while any lease is held, one
 /// <c>pg_notify</c> per <see cref="PostgresKeyedLockOptions.LostLockCheckInterval"/> on a dedicated connection. Every
-/// holding connection <c>LISTEN</c>s on the channel with a read kept pending; a holding connection that hears
-/// nothing for the interval plus <see cref="PostgresKeyedLockOptions.ProbeTimeout"/> counts as lost. The cost is one
+/// lease held longer than one interval <c>LISTEN</c>s on the channel with a read kept pending on its connection; a
+/// holding connection that hears nothing for the interval plus <see cref="PostgresKeyedLockOptions.ProbeTimeout"/>
+/// counts as lost. The cost is one
 /// statement per instance per interval, whatever the number of leases, and one connection per instance, opened
 /// before the first lock connection (so that lock holders exhausting the pool cannot starve it).
 /// </summary>
 internal sealed class LeaseHeartbeat : IAsyncDisposable
 {
+    // A heartbeat in flight this long is taken for stuck on a dead path (its holders counted as lost long before);
+    // a slow but live server gets that much time before the connection is replaced (which needs a pool slot).
+    private const long AbandonAfterMs = 5_000;
     private readonly NpgsqlDataSource _dataSource;
     private readonly Func<bool> _hasLeases;
     private readonly TimeSpan _interval;
@@ -44,6 +48,12 @@ internal sealed class LeaseHeartbeat : IAsyncDisposable
 
     /// <summary>Whether heartbeats are sent (a finite interval).</summary>
     internal bool Enabled => _timer is not null;
+
+    /// <summary>The heartbeat period.</summary>
+    internal TimeSpan Interval => _interval;
+
+    /// <summary>How late a heartbeat may be.</summary>
+    internal TimeSpan Grace => _silenceLimit - _interval;
 
     /// <summary>How long a holding connection may hear nothing between two heartbeats (infinite when off).</summary>
     internal TimeSpan SilenceLimit => Enabled ? _silenceLimit : Timeout.InfiniteTimeSpan;
@@ -134,7 +144,7 @@ internal sealed class LeaseHeartbeat : IAsyncDisposable
 
             if (_inFlight is { IsCompleted: false })
             {
-                if (Environment.TickCount64 - _inFlightSince < _silenceLimit.TotalMilliseconds)
+                if (Environment.TickCount64 - _inFlightSince < Math.Max(AbandonAfterMs, _silenceLimit.TotalMilliseconds))
                 {
                     return; // still within its time
                 }

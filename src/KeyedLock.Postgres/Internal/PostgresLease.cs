@@ -11,6 +11,9 @@ namespace KeyedLock.Postgres.Internal;
 /// </summary>
 internal sealed class PostgresLease : KeyedLockLeaseOwner
 {
+    /// <summary>How long a lease is held before its connection is watched (see <see cref="StartWatching"/>).</summary>
+    internal static readonly TimeSpan WatchDelay = TimeSpan.FromMilliseconds(50);
+
     private readonly NpgsqlConnection _connection;
     private readonly string? _releaseChannel; // a slot of a keyed semaphore: its release wakes the key's head waiter
     private readonly CancellationTokenSource _lost = new();
@@ -18,9 +21,14 @@ internal sealed class PostgresLease : KeyedLockLeaseOwner
     // Stops the watch (release); the watch owns the connection until it ends.
     private readonly CancellationTokenSource _stopWatching = new();
     private Task _watch = Task.CompletedTask;
+    private LeaseHeartbeat? _heartbeat;
+    private Timer? _startWatch;
+    private int _watchState; // 0: not yet watching, 1: starting, 3: watching, 2: released before the watch started
     private int _released;
     private volatile bool _isLost;
     private volatile bool _silent;
+    private bool _listening;
+    private Task? _hung; // a LISTEN that did not answer within the grace (a dead path): the connection is left to it
 
     internal PostgresLease(PostgresKeyedLockProvider provider, string key, long id, long lockId, long fencingToken, NpgsqlConnection connection, string? releaseChannel)
     {
@@ -49,11 +57,15 @@ internal sealed class PostgresLease : KeyedLockLeaseOwner
     internal KeyedLockLease ToLease() => new(this, Key, Id);
 
     /// <summary>
-    /// Starts the pending read that notices a lost session (call once, before the lease is handed out).
-    /// The connection may hear no heartbeat for <paramref name="firstSilenceLimit"/> at first, then for
-    /// <paramref name="silenceLimit"/> between two (infinite: no heartbeats).
+    /// Starts watching the session (call once, before the lease is handed out) after <see cref="WatchDelay"/>: a
+    /// lease released sooner never posts a read, so the common short lease pays for no cancellation and no thread
+    /// hop; a longer one notices the end of its session within the delay plus a few milliseconds.
     /// </summary>
-    internal void StartWatching(TimeSpan firstSilenceLimit, TimeSpan silenceLimit) => _watch = WatchAsync(firstSilenceLimit, silenceLimit);
+    internal void StartWatching(LeaseHeartbeat heartbeat)
+    {
+        _heartbeat = heartbeat;
+        _startWatch = new Timer(static s => ((PostgresLease)s!).BeginWatch(), this, WatchDelay, Timeout.InfiniteTimeSpan);
+    }
 
     /// <summary>Marks the lease lost and fires its <see cref="KeyedLockLease.LostToken"/>.</summary>
     internal void MarkLost(Exception? reason)
@@ -107,52 +119,106 @@ internal sealed class PostgresLease : KeyedLockLeaseOwner
             return;
         }
 
+        var releasing = Provider.OnReleasing(Key);
         try
         {
             // Cancel the pending read first: the connection is free for the unlock once the watch has ended.
             // Cancelling Npgsql's wait for notifications neither breaks the connection nor sends a cancel request.
-            _stopWatching.Cancel();
-            if (async)
+            _startWatch?.Dispose();
+            if (Interlocked.CompareExchange(ref _watchState, 2, 0) != 0)
             {
-                await _watch.ConfigureAwait(false);
+                var spin = default(SpinWait);
+                while (Volatile.Read(ref _watchState) != 3)
+                {
+                    spin.SpinOnce(); // the timer thread is between starting the watch and publishing it
+                }
+
+                _stopWatching.Cancel();
+                if (async)
+                {
+                    await _watch.ConfigureAwait(false);
+                }
+                else
+                {
+                    _watch.GetAwaiter().GetResult();
+                }
+            }
+
+            if (_hung is { } hung)
+            {
+                // A statement is still pending on a dead path: never pool this connection, dispose it once that ends.
+                NpgsqlConnection.ClearPool(_connection);
+                _ = hung.ContinueWith(static (_, c) => ((NpgsqlConnection)c!).Dispose(), _connection, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
             }
             else
             {
-                _watch.GetAwaiter().GetResult();
+                await Provider.UnlockAndCloseAsync(_connection, Key, async, pathIsSilent: _silent, notifyChannel: _releaseChannel, listening: _listening).ConfigureAwait(false);
             }
-
-            await Provider.UnlockAndCloseAsync(_connection, Key, async, pathIsSilent: _silent, notifyChannel: _releaseChannel).ConfigureAwait(false);
         }
         finally
         {
             Provider.OnReleased(this);
+            Provider.OnReleaseDone(Key, releasing);
         }
     }
 
-    /// <summary>Never throws: ends when the lease is released (its connection is then idle) or lost.</summary>
-    private async Task WatchAsync(TimeSpan firstSilenceLimit, TimeSpan silenceLimit)
+    /// <summary>
+    /// Never throws: ends when the lease is released (its connection is then idle) or lost. A read stays pending
+    /// throughout, so the end of the session is noticed at once. A lease held longer than one heartbeat interval
+    /// starts listening for the heartbeats (short leases never pay for LISTEN/UNLISTEN); from then on, silence for
+    /// too long means that the path to the server is gone.
+    /// </summary>
+    private void BeginWatch()
     {
-        await Task.Yield(); // the caller gets its lease without waiting for the first read to be posted
+        if (Interlocked.CompareExchange(ref _watchState, 1, 0) == 0)
+        {
+            _watch = WatchAsync(_heartbeat!);
+            Volatile.Write(ref _watchState, 3);
+        }
+    }
+
+    private async Task WatchAsync(LeaseHeartbeat heartbeat)
+    {
         var token = _stopWatching.Token;
-        var limitMs = ToMilliseconds(silenceLimit);
-        var firstLimitMs = ToMilliseconds(firstSilenceLimit);
         try
         {
-            // True: a heartbeat arrived. False: silence for the limit, the path to the server is gone.
-            // Throws at once when the server ends the session (terminated backend, shutdown) or the socket closes.
-            if (!await _connection.WaitAsync(firstLimitMs, token).ConfigureAwait(false))
+            if (!heartbeat.Enabled)
             {
-                OnSilence(token);
+                while (true)
+                {
+                    await _connection.WaitAsync(token).ConfigureAwait(false);
+                }
+            }
+
+            await _connection.WaitAsync(ToMilliseconds(heartbeat.Interval), token).ConfigureAwait(false);
+            if (token.IsCancellationRequested)
+            {
                 return;
             }
 
+            // Bounded on the client: on a dead path the statement (and a cancel request) would hang.
+            var listen = ListenAsync(heartbeat.Channel);
+            if (await Task.WhenAny(listen, Task.Delay(heartbeat.Grace, CancellationToken.None)).ConfigureAwait(false) != listen)
+            {
+                _hung = listen;
+                OnSilence(token, heartbeat);
+                return;
+            }
+
+            await listen.ConfigureAwait(false);
+            _listening = true;
+
+            // True: a heartbeat arrived. False: silence for the limit, the path to the server is gone.
+            var limitMs = ToMilliseconds(heartbeat.FirstSilenceLimit());
             while (!token.IsCancellationRequested)
             {
                 if (!await _connection.WaitAsync(limitMs, token).ConfigureAwait(false))
                 {
-                    OnSilence(token);
+                    OnSilence(token, heartbeat);
                     return;
                 }
+
+                limitMs = ToMilliseconds(heartbeat.SilenceLimit);
             }
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested && _connection.State == System.Data.ConnectionState.Open)
@@ -168,12 +234,18 @@ internal sealed class PostgresLease : KeyedLockLeaseOwner
         }
     }
 
-    private void OnSilence(CancellationToken token)
+    private async Task ListenAsync(string channel)
+    {
+        await using var listen = new NpgsqlCommand(PostgresSql.Listen(channel), _connection);
+        await listen.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+    }
+
+    private void OnSilence(CancellationToken token, LeaseHeartbeat heartbeat)
     {
         if (!token.IsCancellationRequested)
         {
             _silent = true;
-            MarkLost(new TimeoutException($"No heartbeat reached the connection holding the lock for {Provider.SilenceLimit.TotalMilliseconds:0} ms: the network path to PostgreSQL is gone."));
+            MarkLost(new TimeoutException($"The connection holding the lock heard nothing for {heartbeat.SilenceLimit.TotalMilliseconds:0} ms: the network path to PostgreSQL is gone."));
         }
     }
 

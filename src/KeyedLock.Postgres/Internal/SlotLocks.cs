@@ -48,7 +48,7 @@ internal sealed class SlotLocks
     /// caller's cleanup (<c>pg_advisory_unlock_all(); UNLISTEN *</c>) gives back the turnstile.
     /// </summary>
     internal async Task<(bool Granted, long LockId, long Token)> TakeAsync(
-        NpgsqlConnection connection, string key, TimeSpan remaining, Action<NpgsqlBatch> addListen, CancellationToken token)
+        NpgsqlConnection connection, string key, TimeSpan remaining, CancellationToken token)
     {
         var started = Stopwatch.GetTimestamp();
         var turnstile = _turnstile.Compute(key);
@@ -77,7 +77,6 @@ internal sealed class SlotLocks
             batch.BatchCommands.Add(Take(_take, turnstile, ids));
         }
 
-        addListen(batch);
         var (slot, fencing) = await ReadTakeAsync(batch, token).ConfigureAwait(false);
         if (slot >= 0)
         {
@@ -151,11 +150,6 @@ internal sealed class SlotLocks
 
         await reader.ReadAsync(token).ConfigureAwait(false);
         var result = (reader.GetInt32(0), reader.GetInt64(1));
-        while (await reader.NextResultAsync(token).ConfigureAwait(false))
-        {
-            // Surfaces a failure of a later statement (the LISTEN).
-        }
-
         return result;
     }
 
