@@ -30,7 +30,7 @@ public sealed class TwoCheckoutApiProcessesTests(ITestOutputHelper output) : Pos
         // A takes alice's lock and reserves the money; its payment call takes 8 s.
         var first = clientA.PostAsJsonAsync($"/api/users/{user}/checkout", new { amount = 60 });
         await TestDatabase.UntilAsync(async () => (long)(await BalanceAsync(clientB, user)), 40, "instance A reserved the amount and is in its payment call");
-        var pid = await HolderPidAsync(appA);
+        var pid = await TestDatabase.HolderPidOfApplicationAsync(Monitor, appA);
 
         // The lock is lost mid-payment; the same user checks out on B at once.
         await LostLockDetectionTests.TerminateAsync(Monitor, pid);
@@ -70,15 +70,6 @@ public sealed class TwoCheckoutApiProcessesTests(ITestOutputHelper output) : Pos
 
     private static async Task<long> ChargedAsync(HttpClient client) =>
         (await client.GetFromJsonAsync<Stats>("/api/stats").Bounded())!.PaymentsCharged;
-
-    private async Task<int> HolderPidAsync(string applicationName)
-    {
-        await using var command = Monitor.CreateCommand(
-            "SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid " +
-            "WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = @app");
-        command.Parameters.AddWithValue("app", applicationName);
-        return (int)(await command.ExecuteScalarAsync())!;
-    }
 
     private sealed record Account(string UserId, decimal Balance, IReadOnlyList<object> Orders);
 
