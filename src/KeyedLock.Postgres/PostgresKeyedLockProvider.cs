@@ -30,7 +30,8 @@ namespace KeyedLock.Postgres;
 /// Fails closed: when the database cannot be reached or the pool is exhausted, acquisitions throw
 /// <see cref="KeyedLockUnavailableException"/>; nothing runs unprotected. Held leases keep a read pending on their
 /// connection and listen for a per-instance heartbeat (see <see cref="PostgresKeyedLockOptions.LostLockCheckInterval"/>),
-/// so <see cref="KeyedLockLease.LostToken"/> fires at once when the session ends, and within the interval plus
+/// so <see cref="KeyedLockLease.LostToken"/> fires within milliseconds when the session ends (leases younger than
+/// 50 ms: at 50 ms), and within the interval plus
 /// <see cref="PostgresKeyedLockOptions.ProbeTimeout"/> when the network path dies silently.
 /// </para>
 /// </remarks>

@@ -3,10 +3,11 @@ using Npgsql;
 namespace KeyedLock.Postgres.Internal;
 
 /// <summary>
-/// One grant of a <see cref="PostgresKeyedLockProvider"/>: the advisory lock held by a dedicated connection. A read
-/// stays pending on that connection for the whole lease (<see cref="NpgsqlConnection.WaitAsync(int, CancellationToken)"/>),
-/// so the server's termination notice or a closed socket fires <see cref="KeyedLockLease.LostToken"/> at once; a
-/// connection that hears no heartbeat of <see cref="LeaseHeartbeat"/> for too long counts as lost too (silent
+/// One grant of a <see cref="PostgresKeyedLockProvider"/>: the advisory lock held by a dedicated connection. From
+/// <see cref="WatchDelay"/> after the grant a read stays pending on that connection
+/// (<see cref="NpgsqlConnection.WaitAsync(int, CancellationToken)"/>), so the server's termination notice or a closed
+/// socket fires <see cref="KeyedLockLease.LostToken"/> at once; a lease held longer than one heartbeat interval also
+/// listens for the <see cref="LeaseHeartbeat"/> and counts as lost when it hears nothing for too long (silent
 /// network loss).
 /// </summary>
 internal sealed class PostgresLease : KeyedLockLeaseOwner
