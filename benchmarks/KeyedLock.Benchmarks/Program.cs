@@ -6,6 +6,7 @@ using KeyedLock.Benchmarks;
 // dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --fifo-check  (grant order of scenario (b) per contender)
 // dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --redis-report (Redis hand-off latency, commands per acquisition)
 // dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --redis-capacity (acquisitions/s one redis-server sustains)
+// dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --postgres-compare  (KeyedLock.Postgres vs DistributedLock.Postgres)
 if (args.Contains("--leak-check"))
 {
     return await LeakCheck.RunAsync();
@@ -19,6 +20,11 @@ if (args.Contains("--redis-report"))
 if (args.Contains("--redis-capacity"))
 {
     return await RedisCapacity.RunAsync();
+}
+
+if (args.Contains("--postgres-compare"))
+{
+    return await PostgresComparison.RunAsync();
 }
 
 if (args.Contains("--fifo-check"))
