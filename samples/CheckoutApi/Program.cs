@@ -31,6 +31,10 @@ if (keyedLockConnection is not null)
     // Idempotent responses (checkout with an Idempotency-Key, webhook redeliveries) are replayed by every instance.
     keyedLock.UsePostgresIdempotencyStore(keyedLockConnection);
     builder.Services.AddHealthChecks().AddCheck<PostgresKeyedLockHealthCheck>("keyedlock");
+
+    // A cold product is loaded once across all instances: HybridCache over the shared SQLite file, and each load
+    // under the product's distributed lock (AddHybridCache().AddKeyedLockStampedeProtection()).
+    builder.Services.AddProductCacheAcrossInstances();
 }
 
 var app = builder.Build();
