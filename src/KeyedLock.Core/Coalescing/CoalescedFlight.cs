@@ -6,26 +6,46 @@ namespace KeyedLock.Internal;
 /// One execution of a <see cref="KeyedCoalescer{TResult}"/> factory and the callers waiting for it.
 /// </summary>
 /// <remarks>
+/// <para>
+/// Callers with a cancellable token wait on their own <see cref="CoalescedWaiter{TResult}"/> (so each can leave);
+/// callers without one can never leave, so they share one task, created on demand. Both count as callers.
+/// </para>
+/// <para>
 /// The flight closes exactly once, under <see cref="_gate"/>: when the factory completes (every waiter still linked
-/// gets the outcome) or when the last caller leaves (the factory's token is cancelled and its outcome discarded).
-/// A closed flight accepts no caller; it is then removed from the coalescer, by whoever gets there first.
+/// and the shared task get the outcome) or when the last caller leaves (the factory's token is cancelled and its
+/// outcome discarded). A closed flight accepts no caller; it is then removed from the coalescer, by whoever gets
+/// there first.
+/// </para>
 /// </remarks>
 internal sealed class CoalescedFlight<TResult>
 {
     private readonly KeyedCoalescer<TResult> _owner;
     private readonly CancellationTokenSource? _abandoned;
     private readonly Lock _gate = new();
+    private CoalescedWaiter<TResult>? _first;
     private CoalescedWaiter<TResult>? _head;
+    private TaskCompletionSource<TResult>? _shared;
     private int _callers;
     private bool _closed;
+    private TResult _result = default!;
+    private ExceptionDispatchInfo? _error;
 
-    internal CoalescedFlight(KeyedCoalescer<TResult> owner, string key, bool firstCallerCanLeave)
+    /// <summary>Creates the flight with its first caller, before it is published (nobody else can see it yet).</summary>
+    internal CoalescedFlight(KeyedCoalescer<TResult> owner, string key, CancellationToken firstCaller)
     {
         _owner = owner;
         Key = key;
-
-        // A first caller that can never leave keeps the execution alive to the end: its factory needs no token.
-        _abandoned = firstCallerCanLeave ? new CancellationTokenSource() : null;
+        if (firstCaller.CanBeCanceled)
+        {
+            _abandoned = new CancellationTokenSource();
+            _first = new CoalescedWaiter<TResult>(this, firstCaller);
+            Link(_first);
+        }
+        else
+        {
+            // A first caller that can never leave keeps the execution alive to the end: its factory needs no token.
+            _callers = 1;
+        }
     }
 
     internal string Key { get; }
@@ -41,34 +61,44 @@ internal sealed class CoalescedFlight<TResult>
         }
     }
 
-    /// <summary>Adds the first caller before the flight is published (nobody else can see it yet).</summary>
-    internal CoalescedWaiter<TResult> JoinFirst(CancellationToken cancellationToken)
+    /// <summary>Adds a caller, or returns false when the flight has closed already.</summary>
+    internal bool TryJoin(CancellationToken cancellationToken, out ValueTask<TResult> joined)
     {
-        var waiter = new CoalescedWaiter<TResult>(this, cancellationToken);
-        Link(waiter);
-        return waiter;
-    }
+        if (!cancellationToken.CanBeCanceled)
+        {
+            lock (_gate)
+            {
+                if (_closed)
+                {
+                    joined = default;
+                    return false;
+                }
 
-    /// <summary>Adds a caller, or returns null when the flight has closed already.</summary>
-    internal CoalescedWaiter<TResult>? TryJoin(CancellationToken cancellationToken)
-    {
+                _callers++;
+                joined = SharedLocked();
+                return true;
+            }
+        }
+
         var waiter = new CoalescedWaiter<TResult>(this, cancellationToken);
         lock (_gate)
         {
             if (_closed)
             {
-                return null;
+                joined = default;
+                return false;
             }
 
             Link(waiter);
         }
 
         waiter.ArmCancellation();
-        return waiter;
+        joined = waiter.Task;
+        return true;
     }
 
-    /// <summary>Starts the factory on the calling thread; completes the flight when it finishes.</summary>
-    internal void Start<TState>(TState state, Func<TState, CancellationToken, ValueTask<TResult>> factory)
+    /// <summary>Starts the factory on the calling thread and returns the first caller's wait.</summary>
+    internal ValueTask<TResult> Start<TState>(TState state, Func<TState, CancellationToken, ValueTask<TResult>> factory)
     {
         ValueTask<TResult> pending;
         try
@@ -77,8 +107,7 @@ internal sealed class CoalescedFlight<TResult>
         }
         catch (Exception ex)
         {
-            Complete(default!, ExceptionDispatchInfo.Capture(ex));
-            return;
+            pending = ValueTask.FromException<TResult>(ex);
         }
 
         if (pending.IsCompletedSuccessfully)
@@ -88,6 +117,19 @@ internal sealed class CoalescedFlight<TResult>
         else
         {
             _ = AwaitAsync(pending);
+        }
+
+        if (_first is { } first)
+        {
+            _first = null;
+            first.ArmCancellation();
+            return first.Task;
+        }
+
+        lock (_gate)
+        {
+            // The first caller cannot leave, so a closed flight here is a completed one: its outcome is this caller's.
+            return _closed ? (_error is null ? new ValueTask<TResult>(_result) : ValueTask.FromException<TResult>(_error.SourceException)) : SharedLocked();
         }
     }
 
@@ -121,6 +163,9 @@ internal sealed class CoalescedFlight<TResult>
         }
     }
 
+    private ValueTask<TResult> SharedLocked() =>
+        new((_shared ??= new TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously)).Task);
+
     private async Task AwaitAsync(ValueTask<TResult> pending)
     {
         TResult result;
@@ -140,6 +185,7 @@ internal sealed class CoalescedFlight<TResult>
     private void Complete(TResult result, ExceptionDispatchInfo? error)
     {
         CoalescedWaiter<TResult>? waiters;
+        TaskCompletionSource<TResult>? shared;
         lock (_gate)
         {
             if (_closed)
@@ -148,8 +194,11 @@ internal sealed class CoalescedFlight<TResult>
             }
 
             _closed = true;
+            _result = result;
+            _error = error;
             waiters = _head;
             _head = null;
+            shared = _shared;
         }
 
         _owner.Forget(this);
@@ -158,6 +207,15 @@ internal sealed class CoalescedFlight<TResult>
             var next = waiters.Next;
             waiters.Complete(result, error);
             waiters = next;
+        }
+
+        if (error is null)
+        {
+            shared?.SetResult(result);
+        }
+        else
+        {
+            shared?.SetException(error.SourceException);
         }
 
         // Closed without being abandoned: nobody can cancel the token any more.

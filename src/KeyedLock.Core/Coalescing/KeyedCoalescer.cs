@@ -19,8 +19,8 @@ namespace KeyedLock;
 /// caller starts a new one while the abandoned factory winds down, and its outcome is discarded.</item>
 /// <item>Leak-free: nothing is kept for a key once its execution completed or was abandoned (<see cref="Count"/>
 /// returns to 0).</item>
-/// <item>Each caller allocates one small object (its wait); the first caller of an execution also allocates the
-/// execution's state.</item>
+/// <item>A caller that joins with a cancellable token allocates one small object (its wait); callers without one
+/// share a single task and allocate nothing. The first caller of an execution also allocates the execution's state.</item>
 /// </list>
 /// One instance is one namespace of keys; keys are compared ordinally. The factory starts on the first caller's
 /// thread. A factory must not wait for its own key on the same coalescer: it would wait for itself.
@@ -72,9 +72,9 @@ public sealed class KeyedCoalescer<TResult>
         {
             if (_flights.TryGetValue(key, out var flight))
             {
-                if (flight.TryJoin(cancellationToken) is { } joined)
+                if (flight.TryJoin(cancellationToken, out var joined))
                 {
-                    return joined.Task;
+                    return joined;
                 }
 
                 // Completed or abandoned, and not yet forgotten: help forget it, then start a new execution.
@@ -82,13 +82,10 @@ public sealed class KeyedCoalescer<TResult>
                 continue;
             }
 
-            var started = new CoalescedFlight<TResult>(this, key, cancellationToken.CanBeCanceled);
-            var first = started.JoinFirst(cancellationToken);
+            var started = new CoalescedFlight<TResult>(this, key, cancellationToken);
             if (_flights.TryAdd(key, started))
             {
-                started.Start(state, factory);
-                first.ArmCancellation();
-                return first.Task;
+                return started.Start(state, factory);
             }
 
             // Another caller published an execution first: join that one.

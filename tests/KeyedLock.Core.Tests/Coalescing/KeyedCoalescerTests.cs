@@ -42,6 +42,39 @@ public sealed class KeyedCoalescerTests
     }
 
     [Fact]
+    public async Task FactoryThrows_CallersWithCancellableTokensGetItsExceptionToo()
+    {
+        var coalescer = new KeyedCoalescer<int>();
+        var factory = new GatedFactory<int>();
+        using var cts = new CancellationTokenSource();
+        var leader = coalescer.RunAsync("k", factory.RunAsync, cts.Token).AsTask();
+        var joiner = coalescer.RunAsync("k", factory.RunAsync, cts.Token).AsTask();
+
+        factory.Fail(new InvalidOperationException("load failed"));
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => leader).Bounded();
+        await Assert.ThrowsAsync<InvalidOperationException>(() => joiner).Bounded();
+        Assert.Equal(0, coalescer.Count);
+    }
+
+    [Fact]
+    public async Task CallersWithoutCancellableTokens_ShareOneTask()
+    {
+        var coalescer = new KeyedCoalescer<int>();
+        var factory = new GatedFactory<int>();
+
+        var first = coalescer.RunAsync("k", factory.RunAsync).AsTask();
+        var second = coalescer.RunAsync("k", factory.RunAsync).AsTask();
+        var third = coalescer.RunAsync("k", factory.RunAsync).AsTask();
+
+        Assert.Same(first, second);
+        Assert.Same(first, third);
+        Assert.Equal(3, coalescer.CallerCount("k"));
+        factory.Complete(5);
+        Assert.Equal(5, await first.Bounded());
+    }
+
+    [Fact]
     public async Task FactoryThrowsSynchronously_TheCallerGetsTheException_AndTheKeyIsForgotten()
     {
         var coalescer = new KeyedCoalescer<int>();
