@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace KeyedLock.Tests.Coalescing;
 
 /// <summary>Concurrency hunts: every caller ends with the result or its own cancellation, and nothing is kept.</summary>
@@ -93,5 +95,53 @@ public sealed class KeyedCoalescerLifetimeTests
             await Task.WhenAll(calls).Bounded();
             Assert.Equal(0, coalescer.Count);
         }
+    }
+
+    [Fact]
+    public async Task CompletedAndAbandonedExecutions_LeaveNothingReachable()
+    {
+        var coalescer = new KeyedCoalescer<object>();
+
+        var completed = await RunToCompletionAsync(coalescer);
+        var abandoned = await AbandonAsync(coalescer);
+
+        // The abandoned factory's continuation may still be queued: collect until both are gone (bounded).
+        await TestWait.UntilAsync(() => Collected(completed), "the result of a completed execution is unreachable");
+        await TestWait.UntilAsync(() => Collected(abandoned), "the outcome of an abandoned execution is unreachable");
+        Assert.Equal(0, coalescer.Count);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static async Task<WeakReference> RunToCompletionAsync(KeyedCoalescer<object> coalescer)
+    {
+        var outcome = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var cts = new CancellationTokenSource();
+        var leader = coalescer.RunAsync("completed", outcome, static (o, _) => new ValueTask<object>(o.Task), cts.Token);
+        var joiner = coalescer.RunAsync("completed", outcome, static (o, _) => new ValueTask<object>(o.Task));
+        var result = new object();
+        outcome.SetResult(result);
+        Assert.Same(result, await leader.AsTask().Bounded());
+        Assert.Same(result, await joiner.AsTask().Bounded());
+        return new WeakReference(result);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static async Task<WeakReference> AbandonAsync(KeyedCoalescer<object> coalescer)
+    {
+        var outcome = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var cts = new CancellationTokenSource();
+        var caller = coalescer.RunAsync("abandoned", outcome, static (o, _) => new ValueTask<object>(o.Task), cts.Token).AsTask();
+        cts.Cancel();
+        await Assert.ThrowsAsync<TaskCanceledException>(() => caller).Bounded();
+        var late = new object();
+        outcome.SetResult(late); // the abandoned factory finishes after everyone left: its outcome is dropped
+        return new WeakReference(late);
+    }
+
+    private static bool Collected(WeakReference reference)
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        return !reference.IsAlive;
     }
 }
