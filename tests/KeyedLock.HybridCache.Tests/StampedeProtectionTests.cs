@@ -39,6 +39,26 @@ public sealed class StampedeProtectionTests : IDisposable
     }
 
     [Fact]
+    public async Task WaitingInstanceWhoseCallersAllCancel_StopsWaitingForTheLock_AndLeavesNothingQueued()
+    {
+        var loader = new GatedLoader("v");
+        var onA = _a.Cache.GetOrCreateAsync("k", loader.LoadAsync).AsTask();
+        await loader.WaitForLoadsAsync(1);
+        using var leaving = new CancellationTokenSource();
+        var onB = _b.Cache.GetOrCreateAsync("k", loader.LoadAsync, cancellationToken: leaving.Token).AsTask();
+        await _locks.Waiting.WaitForAtLeastAsync(1, n => $"Expected instance B to wait for the lock, {n} waiting.");
+
+        leaving.Cancel();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => onB).Bounded();
+        await TestWait.UntilAsync(() => _locks.Waiting.Value == 0, "instance B's lock wait has ended");
+        loader.Open();
+        Assert.Equal("v", await onA.Bounded());
+        Assert.Equal(1, loader.Loads);
+        Assert.Equal(0, _locks.Registry.Count);
+    }
+
+    [Fact]
     public async Task ColdKeyWithManyCallersInOneInstance_TakesTheLockOnce()
     {
         var loader = new GatedLoader("v");
