@@ -33,7 +33,7 @@ public sealed class ProductCacheTwoInstancesTests : PostgresTestBase
             // Hold the product's cache lock (the sample's lock namespace and the documented lock key), so that both
             // instances provably miss the cache and queue for it before anyone loads.
             var locks = CreateInstance(o => o.KeyNamespace = "checkoutapi");
-            var held = await locks.AcquireAsync("hybridcache|product:3").Bounded();
+            await using var held = await locks.AcquireAsync("hybridcache|product:3").Bounded();
             var reads = Enumerable.Range(0, Reads)
                 .Select(i => (i % 2 == 0 ? clientA : clientB).GetAsync("/api/products/3"))
                 .ToArray();
@@ -41,7 +41,7 @@ public sealed class ProductCacheTwoInstancesTests : PostgresTestBase
             await TestDatabase.UntilAsync(() => CountWaitingAsync(appB), 1, "instance B's load waits for the product's lock");
             Assert.All(reads, r => Assert.False(r.IsCompleted));
 
-            await held.DisposeAsync();
+            await held.DisposeAsync(); // a second dispose at the end of the scope is harmless
             var responses = await Task.WhenAll(reads).Bounded(TimeSpan.FromSeconds(60));
 
             Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
