@@ -31,6 +31,10 @@ if (keyedLockConnection is not null)
     // Idempotent responses (checkout with an Idempotency-Key, webhook redeliveries) are replayed by every instance.
     keyedLock.UsePostgresIdempotencyStore(keyedLockConnection);
     builder.Services.AddHealthChecks().AddCheck<PostgresKeyedLockHealthCheck>("keyedlock");
+
+    // A cold product is loaded once across all instances: HybridCache over the shared SQLite file, and each load
+    // under the product's distributed lock (AddHybridCache().AddKeyedLockStampedeProtection()).
+    builder.Services.AddProductCacheAcrossInstances();
 }
 
 // Or set ConnectionStrings:Redis (e.g. 127.0.0.1:6379) to serialize the same keys across instances on Redis.
