@@ -2,15 +2,18 @@
 # KeyedLock build entry point.
 #
 #   ./build.sh test    build everything and run every test suite (the one command CI runs).
-#                      Installs what the tests need when it is missing (PostgreSQL and Chromium from
-#                      Debian's packages, as root), starts a throwaway PostgreSQL cluster on a free
-#                      loopback port, runs the tests, stops the cluster.
+#                      Installs what the tests need when it is missing (PostgreSQL, Redis and Chromium
+#                      from Debian's packages, as root), starts a throwaway PostgreSQL cluster and a
+#                      throwaway redis-server (persistence off) on free loopback ports, runs the tests,
+#                      stops both.
 #   ./build.sh build   build the solution (warnings are errors in src/).
 #   ./build.sh bench [filter]   run the BenchmarkDotNet suite (Release), e.g. ./build.sh bench '*Uncontended*'
 #
 # Environment:
 #   KEYEDLOCK_PG_CONNECTION  use this PostgreSQL instead of starting a throwaway cluster.
-#   CI=true                  tests that need PostgreSQL or Chromium fail (not skip) when they are missing.
+#   KEYEDLOCK_REDIS_CONNECTION  use this Redis instead of starting a throwaway redis-server (the fault tests that
+#                            stop and restart the server also need KEYEDLOCK_REDIS_SERVER/_PORT/_DIR).
+#   CI=true                  tests that need PostgreSQL, Redis or Chromium fail (not skip) when they are missing.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -52,9 +55,16 @@ ensure_chromium() {
   fi
 }
 
+ensure_redis() {
+  if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+    log "redis-server not found: installing Debian's redis-server package"
+    apt_install redis-server
+  fi
+}
+
 free_port() {
   local port
-  for port in $(seq 55432 55532); do
+  for port in $(seq "${1:-55432}" "$(( ${1:-55432} + 100 ))"); do
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
   done
   return 1
@@ -107,15 +117,56 @@ pg_stop() {
   fi
 }
 
+REDIS_DIR=""
+redis_start() {
+  ensure_redis
+  local port server
+  port="$(free_port 56379)"
+  server="$(command -v redis-server)"
+  REDIS_DIR="$(mktemp -d /tmp/keyedlock-redis.XXXXXX)"
+  # Persistence off (a restart loses every key, which the fault tests rely on); the same arguments are what a
+  # fault-injection test uses to start the server again after stopping it.
+  "$server" --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+    --pidfile "$REDIS_DIR/redis.pid" --dir "$REDIS_DIR" --logfile "$REDIS_DIR/redis.log" >&2 \
+    || { cat "$REDIS_DIR/redis.log" >&2 2>/dev/null; return 1; }
+  local i
+  for i in $(seq 1 100); do
+    redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null || { cat "$REDIS_DIR/redis.log" >&2; return 1; }
+  export KEYEDLOCK_REDIS_CONNECTION="127.0.0.1:$port"
+  export KEYEDLOCK_REDIS_PORT="$port"
+  export KEYEDLOCK_REDIS_SERVER="$server"
+  export KEYEDLOCK_REDIS_DIR="$REDIS_DIR"
+  log "Redis running on 127.0.0.1:$port (files in $REDIS_DIR)"
+}
+
+redis_stop() {
+  if [ -n "$REDIS_DIR" ] && [ -d "$REDIS_DIR" ]; then
+    redis-cli -h 127.0.0.1 -p "$KEYEDLOCK_REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+    if [ -f "$REDIS_DIR/redis.pid" ]; then kill "$(cat "$REDIS_DIR/redis.pid")" 2>/dev/null || true; fi
+    rm -rf "$REDIS_DIR"
+  fi
+}
+
+stop_services() {
+  redis_stop
+  pg_stop
+}
+
 cmd_build() {
   dotnet build KeyedLock.sln -c "$CONFIGURATION" -nologo -v minimal
 }
 
 cmd_test() {
   ensure_chromium
+  trap stop_services EXIT
   if [ -z "${KEYEDLOCK_PG_CONNECTION:-}" ]; then
-    trap pg_stop EXIT
     pg_start
+  fi
+  if [ -z "${KEYEDLOCK_REDIS_CONNECTION:-}" ]; then
+    redis_start
   fi
   cmd_build
   local results="$ROOT/artifacts/test-results"

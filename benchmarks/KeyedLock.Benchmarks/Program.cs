@@ -4,9 +4,27 @@ using KeyedLock.Benchmarks;
 // dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --filter '*'   (BenchmarkDotNet; see docs/benchmarks.md)
 // dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --leak-check  (1M distinct keys: Count == 0, heap back)
 // dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --fifo-check  (grant order of scenario (b) per contender)
+// dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --redis-report (Redis hand-off latency, commands per acquisition)
+// dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --redis-capacity (acquisitions/s one redis-server sustains)
+// dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --postgres-compare  (KeyedLock.Postgres vs DistributedLock.Postgres)
 if (args.Contains("--leak-check"))
 {
     return await LeakCheck.RunAsync();
+}
+
+if (args.Contains("--redis-report"))
+{
+    return await RedisReport.RunAsync();
+}
+
+if (args.Contains("--redis-capacity"))
+{
+    return await RedisCapacity.RunAsync();
+}
+
+if (args.Contains("--postgres-compare"))
+{
+    return await PostgresComparison.RunAsync();
 }
 
 if (args.Contains("--fifo-check"))

@@ -26,7 +26,7 @@ internal static class CheckoutServiceCollectionExtensions
         services.AddMemoryCache();
         services.AddSingleton<SampleStats>();
         services.AddSingleton<UserStore>();
-        services.AddSingleton<ProductCatalog>();
+        services.AddProductCatalog();
         services.TryAddSingleton<IProductSource, SqliteProductSource>();
         services.AddSingleton<CheckoutService>();
         services.TryAddSingleton<IPaymentProvider, SimulatedPaymentProvider>();

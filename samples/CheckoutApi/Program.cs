@@ -31,6 +31,18 @@ if (keyedLockConnection is not null)
     // Idempotent responses (checkout with an Idempotency-Key, webhook redeliveries) are replayed by every instance.
     keyedLock.UsePostgresIdempotencyStore(keyedLockConnection);
     builder.Services.AddHealthChecks().AddCheck<PostgresKeyedLockHealthCheck>("keyedlock");
+
+    // A cold product is loaded once across all instances: HybridCache over the shared SQLite file, and each load
+    // under the product's distributed lock (AddHybridCache().AddKeyedLockStampedeProtection()).
+    builder.Services.AddProductCacheAcrossInstances();
+}
+
+// Or set ConnectionStrings:Redis (e.g. 127.0.0.1:6379) to serialize the same keys across instances on Redis.
+var redisConnection = builder.Configuration.GetConnectionString("Redis") is { Length: > 0 } redis ? redis : null;
+if (redisConnection is not null)
+{
+    keyedLock.UseRedis(redisConnection, o => o.KeyNamespace = "checkoutapi");
+    builder.Services.AddHealthChecks().AddKeyedLockRedis("keyedlock");
 }
 
 var app = builder.Build();
@@ -50,7 +62,7 @@ app.MapUserEndpoints();
 app.MapWebhookEndpoints();
 app.MapProductEndpoints();
 app.MapStatsEndpoints();
-if (keyedLockConnection is not null)
+if (keyedLockConnection is not null || redisConnection is not null)
 {
     app.MapHealthChecks("/health/keyedlock");
 }

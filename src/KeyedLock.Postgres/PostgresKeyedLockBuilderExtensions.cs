@@ -62,6 +62,7 @@ public static class PostgresKeyedLockBuilderExtensions
         options.Configure<IOptions<KeyedLockOptions>>(static (o, local) =>
         {
             o.MaxQueueLengthPerKey = local.Value.MaxQueueLengthPerKey;
+            o.MaxConcurrencyPerKey = local.Value.MaxConcurrencyPerKey;
             o.DetectReentrancy = local.Value.DetectReentrancy;
         });
         if (configure is not null)
@@ -88,15 +89,10 @@ public static class PostgresKeyedLockBuilderExtensions
         return builder;
     }
 
-    private sealed class OptionsValidator(IOptions<KeyedLockOptions> local) : IValidateOptions<PostgresKeyedLockOptions>
+    private sealed class OptionsValidator : IValidateOptions<PostgresKeyedLockOptions>
     {
         public ValidateOptionsResult Validate(string? name, PostgresKeyedLockOptions options)
         {
-            if (local.Value.MaxConcurrencyPerKey != 1)
-            {
-                return ValidateOptionsResult.Fail($"The PostgreSQL provider grants one holder per key; KeyedLockOptions.MaxConcurrencyPerKey is {local.Value.MaxConcurrencyPerKey}.");
-            }
-
             try
             {
                 options.Validate();

@@ -19,11 +19,13 @@ public sealed partial class PostgresKeyedLockOptions
     public string KeyNamespace { get; set; } = DefaultKeyNamespace;
 
     /// <summary>
-    /// Whether every grant takes <c>nextval</c> from a <c>CACHE 1</c> sequence after the advisory lock was granted,
-    /// exposed as <see cref="KeyedLockLease.FencingToken"/>: strictly increasing across all instances that share
-    /// the database. When off (the default), the fencing token only increases within one provider instance.
+    /// Whether every grant takes <c>nextval</c> from a <c>CACHE 1</c> sequence in the same statement batch as the
+    /// advisory lock (no extra round trip), exposed as <see cref="KeyedLockLease.FencingToken"/>: strictly increasing
+    /// per key (and globally) across all instances that share the database, so storage can refuse a stale holder.
+    /// Default <see langword="true"/>. When off, the fencing token only increases within one provider instance (and
+    /// the database needs no sequence: turn it off only where the role may not create one and no write is fenced).
     /// </summary>
-    public bool UseFencingTokens { get; set; }
+    public bool UseFencingTokens { get; set; } = true;
 
     /// <summary>
     /// The sequence behind <see cref="UseFencingTokens"/>, optionally schema-qualified (<c>schema.name</c>, plain
@@ -32,15 +34,23 @@ public sealed partial class PostgresKeyedLockOptions
     public string FencingSequenceName { get; set; } = DefaultFencingSequenceName;
 
     /// <summary>
-    /// How often each held lease probes its connection (a <c>SELECT 1</c>). When a probe fails (the backend was
-    /// terminated, the server restarted, the network broke), the lease's <see cref="KeyedLockLease.LostToken"/>
-    /// fires. Loss is therefore noticed within this interval plus <see cref="ProbeTimeout"/>.
-    /// <see cref="Timeout.InfiniteTimeSpan"/> turns probing off. Default 5 seconds.
+    /// The heartbeat period of silent-loss detection. Every held lease keeps a read pending on its connection, so a
+    /// terminated backend, a stopping server or a closed socket fires <see cref="KeyedLockLease.LostToken"/> at once
+    /// (no query). A network path that dies silently (nothing reaches the client) is caught by a heartbeat: while
+    /// this instance holds leases, it sends one <c>pg_notify</c> per interval on one connection, and every holding
+    /// connection listens for it; a holder that hears nothing for this interval plus <see cref="ProbeTimeout"/>
+    /// counts as lost. One statement per instance per interval, whatever the number of leases.
+    /// The heartbeat uses one more connection of the pool per instance. <see cref="Timeout.InfiniteTimeSpan"/> turns
+    /// the heartbeat off (the pending read stays). Default 200 ms.
     /// </summary>
-    public TimeSpan LostLockCheckInterval { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan LostLockCheckInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 
-    /// <summary>How long one lost-lock probe may take before the lease counts as lost. Default 5 seconds.</summary>
-    public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// How late a heartbeat may be before a holding connection counts as lost (see
+    /// <see cref="LostLockCheckInterval"/>): silent loss is noticed within the interval plus this. Default 500 ms
+    /// (with the default interval: within 700 ms).
+    /// </summary>
+    public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>
     /// How many waiters may queue on one key in this app instance (the in-process tier; only the head of that
@@ -49,10 +59,20 @@ public sealed partial class PostgresKeyedLockOptions
     public int MaxQueueLengthPerKey { get; set; } = int.MaxValue;
 
     /// <summary>
-    /// Whether acquiring a key that the current async flow already holds throws
-    /// <see cref="KeyedLockRecursionException"/> instead of deadlocking. Default <see langword="true"/>.
+    /// How many holders one key may have at once across every instance sharing the database (a distributed keyed
+    /// semaphore); 1 (the default) is a mutex. With N &gt; 1 each key has N advisory-lock slots and a turnstile that
+    /// queues the waiters of all instances in arrival order; every holder has its own connection and fencing token.
+    /// Every instance must use the same value. Between 1 and 1024.
     /// </summary>
-    public bool DetectReentrancy { get; set; } = true;
+    public int MaxConcurrencyPerKey { get; set; } = 1;
+
+    /// <summary>
+    /// An opt-in diagnostic: whether acquiring a key that the current async flow already holds throws
+    /// <see cref="KeyedLockRecursionException"/> instead of waiting. Default <see langword="false"/>: an
+    /// <c>AsyncLocal</c> is inherited by child tasks, so it cannot tell "awaits itself" from "a task it started waits
+    /// its turn", and the defaults never reject a correct program.
+    /// </summary>
+    public bool DetectReentrancy { get; set; }
 
     /// <summary>Throws when an option is out of range.</summary>
     /// <exception cref="ArgumentException">An option is out of range.</exception>
@@ -72,6 +92,11 @@ public sealed partial class PostgresKeyedLockOptions
         if (ProbeTimeout <= TimeSpan.Zero || ProbeTimeout > TimeSpan.FromHours(1))
         {
             throw new ArgumentOutOfRangeException(nameof(ProbeTimeout), ProbeTimeout, "ProbeTimeout must be positive (at most an hour).");
+        }
+
+        if (MaxConcurrencyPerKey is < 1 or > 1024)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxConcurrencyPerKey), MaxConcurrencyPerKey, "MaxConcurrencyPerKey must be between 1 and 1024.");
         }
 
         if (MaxQueueLengthPerKey < 0)

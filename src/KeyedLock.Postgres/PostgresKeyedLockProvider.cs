@@ -28,14 +28,17 @@ namespace KeyedLock.Postgres;
 /// </para>
 /// <para>
 /// Fails closed: when the database cannot be reached or the pool is exhausted, acquisitions throw
-/// <see cref="KeyedLockUnavailableException"/>; nothing runs unprotected. Held leases probe their connection every
-/// <see cref="PostgresKeyedLockOptions.LostLockCheckInterval"/> and fire <see cref="KeyedLockLease.LostToken"/>
-/// when the session is gone.
+/// <see cref="KeyedLockUnavailableException"/>; nothing runs unprotected. Held leases keep a read pending on their
+/// connection and listen for a per-instance heartbeat (see <see cref="PostgresKeyedLockOptions.LostLockCheckInterval"/>),
+/// so <see cref="KeyedLockLease.LostToken"/> fires within milliseconds when the session ends (leases younger than
+/// 50 ms: at 50 ms), and within the interval plus
+/// <see cref="PostgresKeyedLockOptions.ProbeTimeout"/> when the network path dies silently.
 /// </para>
 /// </remarks>
 public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDisposable, IDisposable
 {
 
+    private const int UnlockTimeoutSeconds = 5;
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
     private readonly PostgresKeyedLockOptions _options;
@@ -47,7 +50,13 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
     private readonly ILogger _logger;
     private readonly string? _sequence;
     private readonly ConcurrentDictionary<PostgresLease, byte> _active = new();
+
+    // Releases in flight per key: the next local waiter of the key takes its connection after the releasing holder
+    // gave its connection back, so that one instance uses one holding and one waiting lock connection per key.
+    private readonly ConcurrentDictionary<string, Task> _releasing = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _disposing = new();
+    private readonly LeaseHeartbeat _heartbeat;
+    private readonly SlotLocks? _slots;
     private volatile bool _sequenceReady;
     private long _lastId;
     private int _disposed;
@@ -75,6 +84,8 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
         _logger = logger ?? NullLogger.Instance;
         _keys = new AdvisoryLockKey(_options.KeyNamespace);
         _sequence = _options.UseFencingTokens ? _options.FencingSequenceName : null;
+        _slots = _options.MaxConcurrencyPerKey > 1 ? new SlotLocks(_options.KeyNamespace, _keys, _options.MaxConcurrencyPerKey, _sequence) : null;
+        _heartbeat = new LeaseHeartbeat(_dataSource, $"keyedlock_hb_{Guid.NewGuid():N}", _options.LostLockCheckInterval, _options.ProbeTimeout, () => !_active.IsEmpty);
 
         // The first tier. Re-entrancy is detected by this provider (its AsyncLocal must reach the caller's flow).
         _local = new KeyedLockRegistry(
@@ -140,6 +151,7 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
         }
 
         _local.Dispose();
+        await _heartbeat.DisposeAsync().ConfigureAwait(false);
         if (_ownsDataSource)
         {
             await _dataSource.DisposeAsync().ConfigureAwait(false);
@@ -168,14 +180,21 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
         }
     }
 
-    internal async Task ProbeAsync(NpgsqlConnection connection)
+    internal void OnReleased(PostgresLease lease) => _active.TryRemove(lease, out _);
+
+    /// <summary>Records a release of <paramref name="key"/> in flight; complete the returned source when the connection is back.</summary>
+    internal TaskCompletionSource OnReleasing(string key)
     {
-        using var timeout = new CancellationTokenSource(_options.ProbeTimeout, _time);
-        await using var command = new NpgsqlCommand(PostgresSql.Probe, connection);
-        await command.ExecuteScalarAsync(timeout.Token).ConfigureAwait(false);
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _releasing[key] = done.Task;
+        return done;
     }
 
-    internal void OnReleased(PostgresLease lease) => _active.TryRemove(lease, out _);
+    internal void OnReleaseDone(string key, TaskCompletionSource done)
+    {
+        _releasing.TryRemove(new KeyValuePair<string, Task>(key, done.Task));
+        done.TrySetResult();
+    }
 
     internal void OnLost(PostgresLease lease, Exception? reason)
     {
@@ -192,16 +211,29 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
     /// live connection (twice), the pool is cleared so that the physical connection is closed and the server drops
     /// the session's locks; a broken connection is dropped by the server anyway.
     /// </summary>
-    internal async ValueTask UnlockAndCloseAsync(NpgsqlConnection connection, string key, bool async)
+    internal async ValueTask UnlockAndCloseAsync(NpgsqlConnection connection, string key, bool async, bool pathIsSilent = false, string? notifyChannel = null, bool listening = false)
     {
         try
         {
+            if (pathIsSilent)
+            {
+                // The path went silent: a statement (or its cancel request) could hang there. Close the physical
+                // connection instead of pooling it; the server drops the session's locks when it notices.
+                NpgsqlConnection.ClearPool(connection);
+                return;
+            }
+
             for (var attempt = 0; ; attempt++)
             {
                 try
                 {
-                    await using var command = new NpgsqlCommand(PostgresSql.UnlockAll, connection);
-                    command.CommandTimeout = (int)Math.Ceiling(_options.ProbeTimeout.TotalSeconds);
+                    await using var command = new NpgsqlCommand(PostgresSql.Unlock(listening, notifyChannel is not null), connection);
+                    command.CommandTimeout = UnlockTimeoutSeconds;
+                    if (notifyChannel is not null)
+                    {
+                        command.Parameters.AddWithValue("channel", notifyChannel);
+                    }
+
                     if (async)
                     {
                         await command.ExecuteNonQueryAsync().ConfigureAwait(false);
@@ -307,7 +339,7 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
         }
         catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested)
         {
-            throw new OperationCanceledException(ex.Message, ex, cancellationToken);
+            throw new TaskCanceledException(ex.Message, ex, cancellationToken);
         }
         catch (OperationCanceledException ex) when (_disposing.IsCancellationRequested)
         {
@@ -318,12 +350,19 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
     /// <summary>The second tier: a connection waits for the advisory lock. Null when the timeout elapsed.</summary>
     private async Task<PostgresLease?> AcquireRemoteAsync(string key, TimeSpan timeout, long started, CancellationToken token)
     {
-        var lockId = _keys.Compute(key);
         for (var attempt = 0; ; attempt++)
         {
             NpgsqlConnection connection;
             try
             {
+                await _heartbeat.EnsureConnectedAsync(token).ConfigureAwait(false);
+                if (_releasing.TryGetValue(key, out var releasing))
+                {
+                    // The previous holder of this key unlocked (that is why this waiter moved up) and is returning its
+                    // connection: reuse it from the pool instead of opening one more.
+                    await releasing.WaitAsync(token).ConfigureAwait(false);
+                }
+
                 connection = await _dataSource.OpenConnectionAsync(token).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
@@ -331,7 +370,7 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
                 throw Unavailable(key, ex);
             }
 
-            long granted;
+            (bool Granted, long LockId, long Token) granted;
             try
             {
                 if (_sequence is not null && !_sequenceReady)
@@ -339,7 +378,9 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
                     await EnsureSequenceAsync(connection, token).ConfigureAwait(false);
                 }
 
-                granted = await LockAsync(connection, lockId, Remaining(timeout, started), token).ConfigureAwait(false);
+                granted = _slots is null
+                    ? await LockAsync(connection, key, Remaining(timeout, started), token).ConfigureAwait(false)
+                    : await _slots.TakeAsync(connection, key, Remaining(timeout, started), token).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
@@ -351,7 +392,7 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
                 }
 
                 // Whatever happened, this session must not keep a lock that was granted in a race with the failure.
-                await UnlockAndCloseAsync(connection, key, async: true).ConfigureAwait(false);
+                await UnlockAndCloseAsync(connection, key, async: true, listening: _slots is not null).ConfigureAwait(false);
                 if (ex is PostgresException { SqlState: PostgresErrorCodes.LockNotAvailable })
                 {
                     return null;
@@ -371,28 +412,41 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
                 throw Unavailable(key, ex);
             }
 
-            if (granted == 0)
+            if (!granted.Granted)
             {
-                await connection.DisposeAsync().ConfigureAwait(false); // pg_try_advisory_lock said no: nothing held
+                // Not granted: nothing held (a keyed semaphore's turnstile and LISTEN are undone before pooling).
+                if (_slots is not null)
+                {
+                    await UnlockAndCloseAsync(connection, key, async: true, listening: true).ConfigureAwait(false);
+                }
+                else
+                {
+                    await connection.DisposeAsync().ConfigureAwait(false);
+                }
+
                 return null;
             }
 
             var id = Interlocked.Increment(ref _lastId);
-            var lease = new PostgresLease(this, key, id, lockId, _sequence is null ? id : granted, connection);
+            var lease = new PostgresLease(this, key, id, granted.LockId, _sequence is null ? id : granted.Token, connection, _slots?.Channel(key));
             _active.TryAdd(lease, 0);
-            lease.StartProbing(_time, _options.LostLockCheckInterval);
+            lease.StartWatching(_heartbeat);
             return lease;
         }
     }
 
-    /// <summary>Waits for the advisory lock. Returns the fencing token (or 1), or 0 when a zero-timeout try failed.</summary>
-    private async Task<long> LockAsync(NpgsqlConnection connection, long lockId, TimeSpan remaining, CancellationToken token)
+    /// <summary>Waits for the key's advisory lock: whether it was granted (a zero-timeout try may not be), and the fencing token.</summary>
+    private async Task<(bool Granted, long LockId, long Token)> LockAsync(NpgsqlConnection connection, string key, TimeSpan remaining, CancellationToken token)
     {
+        var lockId = _keys.Compute(key);
         if (remaining == TimeSpan.Zero)
         {
-            await using var tryLock = new NpgsqlCommand(PostgresSql.TryLock(_sequence), connection);
+            await using var tryBatch = new NpgsqlBatch(connection);
+            var tryLock = new NpgsqlBatchCommand(PostgresSql.TryLock(_sequence));
             tryLock.Parameters.AddWithValue("key", lockId);
-            return (long)(await tryLock.ExecuteScalarAsync(token).ConfigureAwait(false))!;
+            tryBatch.BatchCommands.Add(tryLock);
+            var tried = (long)(await tryBatch.ExecuteScalarAsync(token).ConfigureAwait(false))!;
+            return (tried != 0, lockId, tried);
         }
 
         // One round trip, one implicit transaction: SET LOCAL lock_timeout, the lock, then (optionally) the fencing
@@ -406,25 +460,14 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
         var set = new NpgsqlBatchCommand(PostgresSql.SetTimeouts);
         set.Parameters.AddWithValue("lock_timeout", lockTimeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture));
         batch.BatchCommands.Add(set);
-        var acquire = new NpgsqlBatchCommand(PostgresSql.Lock);
+        var acquire = new NpgsqlBatchCommand(PostgresSql.LockWithToken(_sequence));
         acquire.Parameters.AddWithValue("key", lockId);
         batch.BatchCommands.Add(acquire);
-        if (_sequence is not null)
-        {
-            batch.BatchCommands.Add(new NpgsqlBatchCommand(PostgresSql.NextFencingToken(_sequence)));
-        }
 
         await using var reader = await batch.ExecuteReaderAsync(token).ConfigureAwait(false);
-        await reader.NextResultAsync(token).ConfigureAwait(false); // the lock
-        if (_sequence is null)
-        {
-            await reader.NextResultAsync(token).ConfigureAwait(false); // surfaces a failure of the lock statement
-            return 1;
-        }
-
-        await reader.NextResultAsync(token).ConfigureAwait(false);
+        await reader.NextResultAsync(token).ConfigureAwait(false); // the lock (surfaces its failure, e.g. lock_timeout)
         await reader.ReadAsync(token).ConfigureAwait(false);
-        return reader.GetInt64(0);
+        return (true, lockId, _sequence is null ? 0 : reader.GetInt64(0));
     }
 
     private async Task EnsureSequenceAsync(NpgsqlConnection connection, CancellationToken token)

@@ -85,6 +85,30 @@ public sealed class CrossInstanceTests : PostgresTestBase
     }
 
     [PostgresFact]
+    public async Task FencingTokens_AreGlobalByDefault_AndStrictlyIncreaseAcrossInstances()
+    {
+        // Defaults: the shared sequence (other tests take values from it too, so only the order is asserted).
+        var a = CreateInstance();
+        var b = CreateInstance();
+        var tokens = new List<long>();
+        for (var i = 0; i < 6; i++)
+        {
+            var instance = i % 2 == 0 ? a : b;
+            if (i == 3)
+            {
+                await using var attempt = await instance.TryAcquireAsync("k", TimeSpan.Zero).Bounded();
+                tokens.Add(attempt.Lease.FencingToken);
+                continue;
+            }
+
+            await using var lease = await instance.AcquireAsync("k").Bounded();
+            tokens.Add(lease.FencingToken);
+        }
+
+        Assert.All(tokens.Zip(tokens.Skip(1)), pair => Assert.True(pair.Second > pair.First, $"{pair.Second} follows {pair.First}"));
+    }
+
+    [PostgresFact]
     public async Task FencingTokens_IncreaseAcrossInstances()
     {
         var sequence = $"kl_fencing_{Guid.NewGuid():N}";

@@ -7,7 +7,7 @@ public sealed class LostLockTests : PostgresTestBase
     [PostgresFact]
     public async Task TerminatingTheHoldingBackend_FiresLostToken()
     {
-        var provider = CreateInstance(o => o.LostLockCheckInterval = TimeSpan.FromMilliseconds(100));
+        var provider = CreateInstance();
         var other = CreateInstance();
         var lockId = provider.GetAdvisoryLockId("k");
         var lease = await provider.AcquireAsync("k").Bounded();
@@ -38,7 +38,7 @@ public sealed class LostLockTests : PostgresTestBase
     [PostgresFact]
     public async Task RunAsync_DelegateTokenFires_WhenTheLockIsLost()
     {
-        var provider = CreateInstance(o => o.LostLockCheckInterval = TimeSpan.FromMilliseconds(100));
+        var provider = CreateInstance();
         var lockId = provider.GetAdvisoryLockId("k");
         var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 

@@ -19,7 +19,7 @@ public abstract class PostgresTestBase : IAsyncLifetime
     /// <summary>One app instance: a provider on its own data source (its own pool and application name).</summary>
     protected PostgresKeyedLockProvider CreateInstance(Action<PostgresKeyedLockOptions>? configure = null, string? applicationName = null, Action<NpgsqlConnectionStringBuilder>? connection = null)
     {
-        var options = new PostgresKeyedLockOptions { KeyNamespace = Namespace, LostLockCheckInterval = TimeSpan.FromMilliseconds(100) };
+        var options = new PostgresKeyedLockOptions { KeyNamespace = Namespace };
         configure?.Invoke(options);
         var dataSource = Track(TestDatabase.CreateDataSource(applicationName ?? TestDatabase.UniqueName("kl"), connection));
         return Track(new PostgresKeyedLockProvider(dataSource, options));

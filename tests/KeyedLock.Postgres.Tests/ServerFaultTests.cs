@@ -15,7 +15,7 @@ public sealed class ServerFaultTests : PostgresTestBase
     [PostgresFact]
     public async Task ServerStops_WaitersFailClosed_NothingIsLeftBehind_AndRestartRecovers()
     {
-        var provider = CreateInstance(o => o.LostLockCheckInterval = TimeSpan.FromMilliseconds(100));
+        var provider = CreateInstance();
         var other = CreateInstance();
         var lockId = provider.GetAdvisoryLockId("k");
         var holder = await provider.AcquireAsync("k").Bounded();

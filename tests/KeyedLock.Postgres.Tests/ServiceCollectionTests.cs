@@ -50,12 +50,22 @@ public sealed class ServiceCollectionTests : PostgresTestBase
     public void InvalidOptions_FailAtStartup()
     {
         var services = new ServiceCollection();
-        services.AddKeyedLock(o => o.MaxConcurrencyPerKey = 2).UsePostgres("Host=127.0.0.1", o => o.FencingSequenceName = "bad name;");
+        services.AddKeyedLock().UsePostgres("Host=127.0.0.1", o => o.MaxConcurrencyPerKey = 0);
         using var provider = services.BuildServiceProvider();
 
         var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<PostgresKeyedLockOptions>>().Value);
 
         Assert.Contains(ex.Failures, f => f.Contains("MaxConcurrencyPerKey", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void InProcessPerKeyConcurrency_AppliesToThePostgresProvider()
+    {
+        var services = new ServiceCollection();
+        services.AddKeyedLock(o => o.MaxConcurrencyPerKey = 3).UsePostgres("Host=127.0.0.1");
+        using var provider = services.BuildServiceProvider();
+
+        Assert.Equal(3, provider.GetRequiredService<IOptions<PostgresKeyedLockOptions>>().Value.MaxConcurrencyPerKey);
     }
 
     [Fact]

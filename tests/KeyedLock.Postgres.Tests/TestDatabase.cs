@@ -51,6 +51,16 @@ internal static class TestDatabase
         return (int)(await command.ExecuteScalarAsync())!;
     }
 
+    /// <summary>The backend pid of <paramref name="applicationName"/> that holds an advisory lock.</summary>
+    internal static async Task<int> HolderPidOfApplicationAsync(NpgsqlDataSource monitor, string applicationName)
+    {
+        await using var command = monitor.CreateCommand(
+            "SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid " +
+            "WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = @app");
+        command.Parameters.AddWithValue("app", applicationName);
+        return (int)(await command.ExecuteScalarAsync())!;
+    }
+
     /// <summary>Backends of <paramref name="applicationName"/> that hold or wait for any advisory lock.</summary>
     internal static async Task<long> CountLockingSessionsAsync(NpgsqlDataSource monitor, string applicationName)
     {

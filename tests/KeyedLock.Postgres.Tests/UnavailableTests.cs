@@ -26,7 +26,8 @@ public sealed class UnavailableTests : PostgresTestBase
     [PostgresFact]
     public async Task ExhaustedPool_FailsClosedWithTheTypedError()
     {
-        var provider = CreateInstance(connection: c => { c.MaxPoolSize = 1; c.Timeout = 1; });
+        // One connection for the heartbeat, one for the holder: the pool is full.
+        var provider = CreateInstance(connection: c => { c.MaxPoolSize = 2; c.Timeout = 1; });
         await using var holder = await provider.AcquireAsync("a").Bounded();
 
         var ex = await Assert.ThrowsAsync<KeyedLockUnavailableException>(() => provider.AcquireAsync("b").Bounded());

@@ -16,4 +16,10 @@ public enum CheckoutStatus
 
     /// <summary>There is no such user.</summary>
     UnknownUser,
+
+    /// <summary>A newer lock holder wrote the balance first: this request's lock was lost; nothing was charged.</summary>
+    LockLost,
+
+    /// <summary>A checkout with the same Idempotency-Key already reserved the money (a retry on another instance).</summary>
+    AlreadyInProgress,
 }

@@ -101,6 +101,26 @@ public sealed class CheckoutDatabase
                 (3, 'Hand grinder', 8900);
             """;
         await command.ExecuteNonQueryAsync(cancellationToken);
+
+        // The safe checkout's columns, added to databases created before them (ALTER TABLE ... ADD COLUMN is idempotent
+        // only through this check). users.fence: the highest fencing token that wrote the balance; orders.status:
+        // 'pending' while the payment runs (the money is reserved), 'paid' after; orders.request_key: the client's
+        // Idempotency-Key, unique per user, so a retry on another instance cannot reserve a second time.
+        await AddColumnAsync(command, "users", "fence", "INTEGER NOT NULL DEFAULT 0", cancellationToken);
+        await AddColumnAsync(command, "orders", "status", "TEXT NOT NULL DEFAULT 'paid'", cancellationToken);
+        await AddColumnAsync(command, "orders", "request_key", "TEXT NULL", cancellationToken);
+        command.CommandText = "CREATE UNIQUE INDEX IF NOT EXISTS ux_orders_request_key ON orders (user_id, request_key) WHERE request_key IS NOT NULL;";
+        await command.ExecuteNonQueryAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+    }
+
+    private static async Task AddColumnAsync(SqliteCommand command, string table, string column, string definition, CancellationToken cancellationToken)
+    {
+        command.CommandText = $"SELECT count(*) FROM pragma_table_info('{table}') WHERE name = '{column}'";
+        if ((long)(await command.ExecuteScalarAsync(cancellationToken))! == 0)
+        {
+            command.CommandText = $"ALTER TABLE {table} ADD COLUMN {column} {definition}";
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
     }
 }

@@ -1,48 +1,34 @@
 using System.Globalization;
 using CheckoutApi.Stats;
-using KeyedLock;
-using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.Options;
 
 namespace CheckoutApi.Products;
 
 /// <summary>
-/// Products behind an <see cref="IMemoryCache"/>, loaded from a slow <see cref="IProductSource"/> on a miss.
-/// Concurrent misses for the same product would all load it (a cache stampede); here they queue on the
-/// product's key, and every one but the first finds the value in the cache once it holds the lock (the re-check
-/// after the lock). Cache hits never take the lock.
+/// Products behind <see cref="HybridCache"/>, loaded from a slow <see cref="IProductSource"/> on a miss.
+/// Concurrent misses for the same product would all load it (a cache stampede); HybridCache runs one load per
+/// product and hands its result to every caller that missed meanwhile. With several instances
+/// (<c>AddKeyedLockStampedeProtection()</c> in Program.cs) that one load also takes the product's distributed lock
+/// and re-checks the shared cache first, so a cold product is loaded once across all instances.
+/// Unknown products are cached too (as <see langword="null"/>): a burst of requests for a missing id costs one load.
 /// </summary>
-public sealed class ProductCatalog(
-    IProductSource source,
-    IMemoryCache cache,
-    IKeyedLockProvider locks,
-    SampleStats stats,
-    IOptions<CheckoutOptions> options)
+public sealed class ProductCatalog(IProductSource source, HybridCache cache, SampleStats stats, IOptions<CheckoutOptions> options)
 {
-    private static readonly TimeSpan s_lockTimeout = TimeSpan.FromSeconds(10);
+    private readonly HybridCacheEntryOptions _entry = new() { Expiration = options.Value.ProductCacheDuration };
 
     /// <summary>The product, or <see langword="null"/> when there is no such product.</summary>
-    public async Task<Product?> GetAsync(long id, CancellationToken cancellationToken)
+    public ValueTask<Product?> GetAsync(long id, CancellationToken cancellationToken) =>
+        cache.GetOrCreateAsync(
+            "product:" + id.ToString(CultureInfo.InvariantCulture),
+            (Catalog: this, Id: id),
+            static (state, ct) => state.Catalog.LoadAsync(state.Id, ct),
+            _entry,
+            cancellationToken: cancellationToken);
+
+    private async ValueTask<Product?> LoadAsync(long id, CancellationToken cancellationToken)
     {
-        var key = "product:" + id.ToString(CultureInfo.InvariantCulture);
-        if (cache.TryGetValue(key, out Product? product))
-        {
-            return product;
-        }
-
-        await using var lease = await locks.AcquireAsync(key, s_lockTimeout, cancellationToken);
-        if (cache.TryGetValue(key, out product))
-        {
-            return product; // loaded by the request we queued behind
-        }
-
         stats.ProductLoaded();
-        product = await source.LoadAsync(id, cancellationToken);
-        if (product is not null)
-        {
-            cache.Set(key, product, options.Value.ProductCacheDuration);
-        }
-
-        return product;
+        return await source.LoadAsync(id, cancellationToken);
     }
 }

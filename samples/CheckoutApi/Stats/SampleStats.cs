@@ -6,6 +6,7 @@ public sealed class SampleStats
     private long _productLoads;
     private long _webhooksProcessed;
     private long _webhooksSkipped;
+    private long _paymentsCharged;
 
     /// <summary>Products loaded from their source (cache misses that did the work).</summary>
     public long ProductLoads => Interlocked.Read(ref _productLoads);
@@ -16,12 +17,17 @@ public sealed class SampleStats
     /// <summary>Webhook deliveries skipped as duplicates.</summary>
     public long WebhooksSkipped => Interlocked.Read(ref _webhooksSkipped);
 
+    /// <summary>Payment calls of this instance that completed (charges made).</summary>
+    public long PaymentsCharged => Interlocked.Read(ref _paymentsCharged);
+
     internal void ProductLoaded() => Interlocked.Increment(ref _productLoads);
 
     internal void WebhookProcessed() => Interlocked.Increment(ref _webhooksProcessed);
 
     internal void WebhookSkipped() => Interlocked.Increment(ref _webhooksSkipped);
 
+    internal void PaymentCharged() => Interlocked.Increment(ref _paymentsCharged);
+
     /// <summary>The JSON body of <c>GET /api/stats</c>.</summary>
-    public StatsSnapshot Snapshot() => new(ProductLoads, WebhooksProcessed, WebhooksSkipped);
+    public StatsSnapshot Snapshot() => new(ProductLoads, WebhooksProcessed, WebhooksSkipped, PaymentsCharged);
 }

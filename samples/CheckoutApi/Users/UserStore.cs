@@ -1,10 +1,14 @@
 using System.Globalization;
+using CheckoutApi.Checkout;
 using CheckoutApi.Data;
 using Microsoft.Data.Sqlite;
 
 namespace CheckoutApi.Users;
 
-/// <summary>Users, balances and orders in SQLite. Plain parameterized SQL; no locking of its own.</summary>
+/// <summary>
+/// Users, balances and orders in SQLite. Plain parameterized SQL; no locking of its own. The safe checkout writes
+/// through <see cref="ReserveAsync"/>, which refuses what the lock alone cannot: an overdraft and a stale holder.
+/// </summary>
 public sealed class UserStore(CheckoutDatabase database, TimeProvider timeProvider)
 {
     /// <summary>The user's balance in cents, or <see langword="null"/> when there is no such user.</summary>
@@ -85,6 +89,95 @@ public sealed class UserStore(CheckoutDatabase database, TimeProvider timeProvid
         var orderId = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
         await transaction.CommitAsync(cancellationToken);
         return new Order(orderId, userId, Money.FromCents(amountCents), createdAt);
+    }
+
+    /// <summary>
+    /// Reserves <paramref name="amountCents"/> for a pending order in one statement that checks and writes at once:
+    /// the balance must cover the amount, and (when <paramref name="fencingToken"/> is given) no holder with the same
+    /// or a newer token may have written it. A second reservation with the same <paramref name="requestKey"/> is
+    /// refused by a unique index. Nothing is written unless everything holds.
+    /// </summary>
+    public async Task<Reservation> ReserveAsync(string userId, long amountCents, long? fencingToken, string? requestKey, CancellationToken cancellationToken = default)
+    {
+        var createdAt = timeProvider.GetUtcNow();
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction(); // BEGIN IMMEDIATE
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            UPDATE users SET balance_cents = balance_cents - $amount, fence = coalesce($fence, fence)
+            WHERE user_id = $userId AND balance_cents >= $amount AND ($fence IS NULL OR fence < $fence)
+            """;
+        command.Parameters.AddWithValue("$userId", userId);
+        command.Parameters.AddWithValue("$amount", amountCents);
+        command.Parameters.AddWithValue("$fence", fencingToken is { } token ? token : DBNull.Value);
+        if (await command.ExecuteNonQueryAsync(cancellationToken) == 0)
+        {
+            command.CommandText = "SELECT balance_cents, fence FROM users WHERE user_id = $userId";
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            if (!await reader.ReadAsync(cancellationToken))
+            {
+                return new Reservation(ReservationStatus.UnknownUser);
+            }
+
+            var balanceCents = reader.GetInt64(0);
+            return fencingToken is { } mine && reader.GetInt64(1) >= mine
+                ? new Reservation(ReservationStatus.Stale, BalanceCents: balanceCents)
+                : new Reservation(ReservationStatus.InsufficientFunds, BalanceCents: balanceCents);
+        }
+
+        command.CommandText = """
+            INSERT INTO orders (user_id, amount_cents, created_at, status, request_key)
+            VALUES ($userId, $amount, $createdAt, 'pending', $requestKey)
+            RETURNING order_id
+            """;
+        command.Parameters.AddWithValue("$createdAt", createdAt.ToString("O", CultureInfo.InvariantCulture));
+        command.Parameters.AddWithValue("$requestKey", requestKey is null ? DBNull.Value : requestKey);
+        long orderId;
+        try
+        {
+            orderId = (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+        }
+        catch (SqliteException ex) when (ex.SqliteErrorCode == 19) // SQLITE_CONSTRAINT: the request key exists
+        {
+            await transaction.RollbackAsync(CancellationToken.None);
+            return new Reservation(ReservationStatus.Duplicate);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return new Reservation(ReservationStatus.Reserved, orderId);
+    }
+
+    /// <summary>Marks a reserved order paid (after the charge: recorded whatever happened to the lock meanwhile).</summary>
+    public async Task<Order> ConfirmOrderAsync(long orderId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            UPDATE orders SET status = 'paid' WHERE order_id = $orderId
+            RETURNING user_id, amount_cents, created_at
+            """;
+        command.Parameters.AddWithValue("$orderId", orderId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return new Order(orderId, reader.GetString(0), Money.FromCents(reader.GetInt64(1)), DateTimeOffset.Parse(reader.GetString(2), CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Gives a reservation back (nothing was charged): deletes the pending order and refunds its amount.</summary>
+    public async Task CancelReservationAsync(long orderId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken);
+        await using var transaction = connection.BeginTransaction();
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            UPDATE users SET balance_cents = balance_cents + (SELECT amount_cents FROM orders WHERE order_id = $orderId AND status = 'pending')
+            WHERE user_id = (SELECT user_id FROM orders WHERE order_id = $orderId AND status = 'pending');
+            DELETE FROM orders WHERE order_id = $orderId AND status = 'pending';
+            """;
+        command.Parameters.AddWithValue("$orderId", orderId);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
     }
 
     /// <summary>True when a webhook with this id was processed before.</summary>

@@ -3,24 +3,37 @@ using Npgsql;
 namespace KeyedLock.Postgres.Internal;
 
 /// <summary>
-/// One grant of a <see cref="PostgresKeyedLockProvider"/>: the advisory lock held by a dedicated connection. Probes its connection periodically and fires
-/// <see cref="KeyedLockLease.LostToken"/> when the session (and with it the lock) is gone.
+/// One grant of a <see cref="PostgresKeyedLockProvider"/>: the advisory lock held by a dedicated connection. From
+/// <see cref="WatchDelay"/> after the grant a read stays pending on that connection
+/// (<see cref="NpgsqlConnection.WaitAsync(int, CancellationToken)"/>), so the server's termination notice or a closed
+/// socket fires <see cref="KeyedLockLease.LostToken"/> at once; a lease held longer than one heartbeat interval also
+/// listens for the <see cref="LeaseHeartbeat"/> and counts as lost when it hears nothing for too long (silent
+/// network loss).
 /// </summary>
 internal sealed class PostgresLease : KeyedLockLeaseOwner
 {
-    private static readonly TimerCallback s_onProbe = static state => _ = ((PostgresLease)state!).ProbeAsync();
+    /// <summary>How long a lease is held before its connection is watched (see <see cref="StartWatching"/>).</summary>
+    internal static readonly TimeSpan WatchDelay = TimeSpan.FromMilliseconds(50);
 
     private readonly NpgsqlConnection _connection;
+    private readonly string? _releaseChannel; // a slot of a keyed semaphore: its release wakes the key's head waiter
     private readonly CancellationTokenSource _lost = new();
 
-    // Serializes the probe and the release on the connection (one command at a time).
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private ITimer? _probe;
+    // Stops the watch (release); the watch owns the connection until it ends.
+    private readonly CancellationTokenSource _stopWatching = new();
+    private Task _watch = Task.CompletedTask;
+    private LeaseHeartbeat? _heartbeat;
+    private Timer? _startWatch;
+    private int _watchState; // 0: not yet watching, 1: starting, 3: watching, 2: released before the watch started
     private int _released;
     private volatile bool _isLost;
+    private volatile bool _silent;
+    private bool _listening;
+    private Task? _hung; // a LISTEN that did not answer within the grace (a dead path): the connection is left to it
 
-    internal PostgresLease(PostgresKeyedLockProvider provider, string key, long id, long lockId, long fencingToken, NpgsqlConnection connection)
+    internal PostgresLease(PostgresKeyedLockProvider provider, string key, long id, long lockId, long fencingToken, NpgsqlConnection connection, string? releaseChannel)
     {
+        _releaseChannel = releaseChannel;
         Provider = provider;
         Key = key;
         Id = id;
@@ -44,22 +57,18 @@ internal sealed class PostgresLease : KeyedLockLeaseOwner
 
     internal KeyedLockLease ToLease() => new(this, Key, Id);
 
-    internal void StartProbing(TimeProvider time, TimeSpan interval)
+    /// <summary>
+    /// Starts watching the session (call once, before the lease is handed out) after <see cref="WatchDelay"/>: a
+    /// lease released sooner never posts a read, so the common short lease pays for no cancellation and no thread
+    /// hop; a longer one notices the end of its session within the delay plus a few milliseconds.
+    /// </summary>
+    internal void StartWatching(LeaseHeartbeat heartbeat)
     {
-        if (interval == Timeout.InfiniteTimeSpan)
-        {
-            return;
-        }
-
-        var timer = time.CreateTimer(s_onProbe, this, interval, interval);
-        Volatile.Write(ref _probe, timer);
-        if (!IsActive)
-        {
-            timer.Dispose(); // released while the timer was being created
-        }
+        _heartbeat = heartbeat;
+        _startWatch = new Timer(static s => ((PostgresLease)s!).BeginWatch(), this, WatchDelay, Timeout.InfiniteTimeSpan);
     }
 
-    /// <summary>Marks the lease lost and fires its <see cref="KeyedLockLease.LostToken"/> (outside any gate).</summary>
+    /// <summary>Marks the lease lost and fires its <see cref="KeyedLockLease.LostToken"/>.</summary>
     internal void MarkLost(Exception? reason)
     {
         if (_isLost || !IsActive)
@@ -68,7 +77,6 @@ internal sealed class PostgresLease : KeyedLockLeaseOwner
         }
 
         _isLost = true;
-        Volatile.Read(ref _probe)?.Dispose();
         Provider.OnLost(this, reason);
         try
         {
@@ -112,56 +120,137 @@ internal sealed class PostgresLease : KeyedLockLeaseOwner
             return;
         }
 
-        Volatile.Read(ref _probe)?.Dispose();
-        if (async)
-        {
-            await _gate.WaitAsync().ConfigureAwait(false);
-        }
-        else
-        {
-            _gate.Wait();
-        }
-
+        var releasing = Provider.OnReleasing(Key);
         try
         {
-            await Provider.UnlockAndCloseAsync(_connection, Key, async).ConfigureAwait(false);
+            // Cancel the pending read first: the connection is free for the unlock once the watch has ended.
+            // Cancelling Npgsql's wait for notifications neither breaks the connection nor sends a cancel request.
+            _startWatch?.Dispose();
+            if (Interlocked.CompareExchange(ref _watchState, 2, 0) != 0)
+            {
+                var spin = default(SpinWait);
+                while (Volatile.Read(ref _watchState) != 3)
+                {
+                    spin.SpinOnce(); // the timer thread is between starting the watch and publishing it
+                }
+
+                _stopWatching.Cancel();
+                if (async)
+                {
+                    await _watch.ConfigureAwait(false);
+                }
+                else
+                {
+                    _watch.GetAwaiter().GetResult();
+                }
+            }
+
+            if (_hung is { } hung)
+            {
+                // A statement is still pending on a dead path: never pool this connection, dispose it once that ends.
+                NpgsqlConnection.ClearPool(_connection);
+                _ = hung.ContinueWith(static (_, c) => ((NpgsqlConnection)c!).Dispose(), _connection, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            }
+            else
+            {
+                await Provider.UnlockAndCloseAsync(_connection, Key, async, pathIsSilent: _silent, notifyChannel: _releaseChannel, listening: _listening).ConfigureAwait(false);
+            }
         }
         finally
         {
-            _gate.Release();
             Provider.OnReleased(this);
+            Provider.OnReleaseDone(Key, releasing);
         }
     }
 
-    private async Task ProbeAsync()
+    /// <summary>
+    /// Never throws: ends when the lease is released (its connection is then idle) or lost. A read stays pending
+    /// throughout, so the end of the session is noticed at once. A lease held longer than one heartbeat interval
+    /// starts listening for the heartbeats (short leases never pay for LISTEN/UNLISTEN); from then on, silence for
+    /// too long means that the path to the server is gone.
+    /// </summary>
+    private void BeginWatch()
     {
-        if (!IsActive || _isLost || !_gate.Wait(0))
+        if (Interlocked.CompareExchange(ref _watchState, 1, 0) == 0)
         {
-            return; // released, already lost, or a release/probe is using the connection right now
+            _watch = WatchAsync(_heartbeat!);
+            Volatile.Write(ref _watchState, 3);
         }
+    }
 
-        Exception? failure = null;
+    private async Task WatchAsync(LeaseHeartbeat heartbeat)
+    {
+        var token = _stopWatching.Token;
         try
         {
-            if (!IsActive)
+            if (!heartbeat.Enabled)
+            {
+                while (true)
+                {
+                    await _connection.WaitAsync(token).ConfigureAwait(false);
+                }
+            }
+
+            await _connection.WaitAsync(ToMilliseconds(heartbeat.Interval), token).ConfigureAwait(false);
+            if (token.IsCancellationRequested)
             {
                 return;
             }
 
-            await Provider.ProbeAsync(_connection).ConfigureAwait(false);
+            // Bounded on the client: on a dead path the statement (and a cancel request) would hang.
+            var listen = ListenAsync(heartbeat.Channel);
+            if (await Task.WhenAny(listen, Task.Delay(heartbeat.Grace, CancellationToken.None)).ConfigureAwait(false) != listen)
+            {
+                _hung = listen;
+                OnSilence(token, heartbeat);
+                return;
+            }
+
+            await listen.ConfigureAwait(false);
+            _listening = true;
+
+            // True: a heartbeat arrived. False: silence for the limit, the path to the server is gone.
+            var limitMs = ToMilliseconds(heartbeat.FirstSilenceLimit());
+            while (!token.IsCancellationRequested)
+            {
+                if (!await _connection.WaitAsync(limitMs, token).ConfigureAwait(false))
+                {
+                    OnSilence(token, heartbeat);
+                    return;
+                }
+
+                limitMs = ToMilliseconds(heartbeat.SilenceLimit);
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested && _connection.State == System.Data.ConnectionState.Open)
+        {
+            // Released.
         }
         catch (Exception ex)
         {
-            failure = ex;
-        }
-        finally
-        {
-            _gate.Release();
-        }
-
-        if (failure is not null)
-        {
-            MarkLost(failure);
+            if (!token.IsCancellationRequested)
+            {
+                MarkLost(ex);
+            }
         }
     }
+
+    private async Task ListenAsync(string channel)
+    {
+        await using var listen = new NpgsqlCommand(PostgresSql.Listen(channel), _connection);
+        await listen.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+    }
+
+    private void OnSilence(CancellationToken token, LeaseHeartbeat heartbeat)
+    {
+        if (!token.IsCancellationRequested)
+        {
+            _silent = true;
+            MarkLost(new TimeoutException($"The connection holding the lock heard nothing for {heartbeat.SilenceLimit.TotalMilliseconds:0} ms: the network path to PostgreSQL is gone."));
+        }
+    }
+
+    private static int ToMilliseconds(TimeSpan value) => value == Timeout.InfiniteTimeSpan
+        ? Timeout.Infinite
+        : (int)Math.Clamp(Math.Ceiling(value.TotalMilliseconds), 1, int.MaxValue / 2);
 }

@@ -1,5 +1,10 @@
 using CheckoutApi.Products;
+using CheckoutApi.Stats;
 using CheckoutApi.Tests.Infrastructure;
+using KeyedLock.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Caching.Hybrid;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CheckoutApi.Tests.InProcess;
 
@@ -12,14 +17,15 @@ public sealed class ProductCacheStampedeTests
     public async Task Products_HundredConcurrentMisses_LoadOnce()
     {
         await using var factory = new CheckoutApiFactory();
-        using var client = factory.CreateClient();
-        var probe = factory.Probe;
+        var reading = new CountWatcher();
+        await using var observed = factory.WithWebHostBuilder(b => b.ConfigureTestServices(s => ObservedCache.Register(s, reading)));
+        using var client = observed.CreateClient();
 
         var reads = Enumerable.Range(0, Reads).Select(_ => client.GetAsync("/api/products/2")).ToArray();
 
-        // One read is loading; the 99 others missed the cache too and wait on the product's key.
+        // One read is loading; every read (that one included) is inside the cache's GetOrCreateAsync for the product.
         await factory.Products.Loads.WaitForEnteredAsync(1);
-        await probe.WaitForQueuedAsync(Reads - 1);
+        await reading.WaitForAtLeastAsync(Reads, n => $"Expected {Reads} reads waiting in the cache, saw {n}.");
         factory.Products.Loads.Open();
 
         var responses = await Task.WhenAll(reads).Bounded();
@@ -27,7 +33,6 @@ public sealed class ProductCacheStampedeTests
         var products = await Task.WhenAll(responses.Select(r => r.Content.ReadFromJsonAsync<Product>())).Bounded();
         Assert.All(products, p => Assert.Equal(new Product(2, "Product 2", 9.99m), p));
         Assert.Equal(1, factory.Products.Loads.Entered);
-        Assert.Equal(1, factory.Stats.ProductLoads);
 
         using var stats = await client.GetAsync("/api/stats").Bounded();
         Assert.Equal("""{"productLoads":1,"webhooksProcessed":0,"webhooksSkipped":0}""", await stats.Content.ReadAsStringAsync().Bounded());
@@ -48,7 +53,7 @@ public sealed class ProductCacheStampedeTests
     }
 
     [Fact]
-    public async Task Products_Unknown_Returns404AndIsNotCached()
+    public async Task Products_Unknown_Returns404AndTheMissIsCachedToo()
     {
         await using var factory = new CheckoutApiFactory();
         factory.Products.Loads.Open();
@@ -59,6 +64,61 @@ public sealed class ProductCacheStampedeTests
 
         Assert.Equal(HttpStatusCode.NotFound, first.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, second.StatusCode);
-        Assert.Equal(2, factory.Stats.ProductLoads);
+        Assert.Equal(1, factory.Stats.ProductLoads);
+    }
+
+    [Fact]
+    public async Task Products_ReaderThatDisconnects_DoesNotStopTheLoadForTheOthers()
+    {
+        await using var factory = new CheckoutApiFactory();
+        var reading = new CountWatcher();
+        await using var observed = factory.WithWebHostBuilder(b => b.ConfigureTestServices(s => ObservedCache.Register(s, reading)));
+        using var client = observed.CreateClient();
+        using var leaving = new CancellationTokenSource();
+
+        var first = client.GetAsync("/api/products/5", leaving.Token);
+        await factory.Products.Loads.WaitForEnteredAsync(1);
+        var second = client.GetAsync("/api/products/5");
+        await reading.WaitForAtLeastAsync(2, n => $"Expected 2 reads waiting in the cache, saw {n}.");
+        leaving.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first).Bounded();
+        factory.Products.Loads.Open();
+
+        using var response = await second.Bounded();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(1, observed.Services.GetRequiredService<SampleStats>().ProductLoads);
+    }
+
+    /// <summary>The app's HybridCache, counting the reads that are inside <c>GetOrCreateAsync</c> right now.</summary>
+    private sealed class ObservedCache(HybridCache inner, CountWatcher reading) : HybridCache
+    {
+        public static void Register(IServiceCollection services, CountWatcher reading)
+        {
+            var descriptor = services.Last(d => d.ServiceType == typeof(HybridCache));
+            services.Remove(descriptor);
+            services.AddSingleton<HybridCache>(sp => new ObservedCache(
+                (HybridCache)(descriptor.ImplementationInstance ?? ActivatorUtilities.CreateInstance(sp, descriptor.ImplementationType!)),
+                reading));
+        }
+
+        public override async ValueTask<T> GetOrCreateAsync<TState, T>(string key, TState state, Func<TState, CancellationToken, ValueTask<T>> factory, HybridCacheEntryOptions? options = null, IEnumerable<string>? tags = null, CancellationToken cancellationToken = default)
+        {
+            reading.Add(1);
+            try
+            {
+                return await inner.GetOrCreateAsync(key, state, factory, options, tags, cancellationToken);
+            }
+            finally
+            {
+                reading.Add(-1);
+            }
+        }
+
+        public override ValueTask SetAsync<T>(string key, T value, HybridCacheEntryOptions? options = null, IEnumerable<string>? tags = null, CancellationToken cancellationToken = default)
+            => inner.SetAsync(key, value, options, tags, cancellationToken);
+
+        public override ValueTask RemoveAsync(string key, CancellationToken cancellationToken = default) => inner.RemoveAsync(key, cancellationToken);
+
+        public override ValueTask RemoveByTagAsync(string tag, CancellationToken cancellationToken = default) => inner.RemoveByTagAsync(tag, cancellationToken);
     }
 }

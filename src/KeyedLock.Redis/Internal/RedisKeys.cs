@@ -1,0 +1,35 @@
+using StackExchange.Redis;
+
+namespace KeyedLock.Redis.Internal;
+
+/// <summary>
+/// Names in one key namespace <c>ns</c>: per lock key <c>K</c> the keys <c>ns:k:K:h</c> (holders), <c>ns:k:K:t</c>
+/// (their fencing tokens), <c>ns:k:K:q</c> (waiters in order) and <c>ns:k:K:w</c> (waiter deadlines), all with a
+/// TTL; one long-lived key <c>ns:fence</c> (the last fencing token, 24 h TTL refreshed by every grant); and one
+/// pub/sub channel per provider instance, <c>ns:ch:&lt;instance id&gt;</c>.
+/// </summary>
+internal sealed class RedisKeys
+{
+    private readonly string _lockPrefix;
+
+    internal RedisKeys(string keyNamespace)
+    {
+        Namespace = keyNamespace;
+        _lockPrefix = keyNamespace + ":k:";
+        Fence = keyNamespace + ":fence";
+        ChannelPrefix = keyNamespace + ":ch:";
+    }
+
+    internal string Namespace { get; }
+
+    internal RedisKey Fence { get; }
+
+    internal string ChannelPrefix { get; }
+
+    /// <summary>The script keys of one lock key: fence, holders, tokens, queue, deadlines.</summary>
+    internal RedisKey[] For(string key)
+    {
+        var prefix = _lockPrefix + key + ":";
+        return [Fence, prefix + "h", prefix + "t", prefix + "q", prefix + "w"];
+    }
+}

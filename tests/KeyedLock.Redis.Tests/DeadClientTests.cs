@@ -1,0 +1,61 @@
+using KeyedLock.Redis.Internal;
+using KeyedLock.Testing;
+using StackExchange.Redis;
+
+namespace KeyedLock.Redis.Tests;
+
+/// <summary>A waiter whose instance dies keeps nobody waiting for long: its place has a deadline on the server clock.</summary>
+public sealed class DeadClientTests : RedisTestBase
+{
+    private static readonly TimeSpan WaiterTtl = TimeSpan.FromMilliseconds(600);
+
+    [RedisFact]
+    public async Task DeadWaiter_IsHandedTheKey_ItsHandOffExpires_AndTheNextWaiterIsGranted()
+    {
+        var (holder, next) = await HolderDeadWaiterAndLiveWaiterAsync();
+
+        // The release grants the dead waiter (the head); it never confirms, so its hand-off expires on the server.
+        await holder.DisposeAsync();
+        var lease = await next.Bounded();
+
+        Assert.True(lease.IsHeld);
+        Assert.Equal(1, await HolderCountAsync("k"));
+        Assert.True(lease.FencingToken > holder.FencingToken);
+        await lease.DisposeAsync();
+        await AssertOnlyTheFenceKeyIsLeftAsync();
+    }
+
+    [RedisFact]
+    public async Task DeadWaiter_LosesItsPlace_WhileTheHolderStillHoldsTheKey()
+    {
+        var (holder, next) = await HolderDeadWaiterAndLiveWaiterAsync();
+
+        // The live waiter's heartbeat purges the dead entry once its deadline passed.
+        await TestRedis.UntilAsync(() => QueueLengthAsync("k"), 1, "the dead waiter's place expires");
+        Assert.False(next.IsCompleted);
+        await holder.DisposeAsync();
+
+        await (await next.Bounded()).DisposeAsync();
+        await AssertOnlyTheFenceKeyIsLeftAsync();
+    }
+
+    /// <summary>Instance A holds "k"; a dead client queues; instance C queues behind it.</summary>
+    private async Task<(KeyedLockLease Holder, Task<KeyedLockLease> Next)> HolderDeadWaiterAndLiveWaiterAsync()
+    {
+        var a = await CreateInstanceAsync(o => o.WaiterTtl = WaiterTtl);
+        var c = await CreateInstanceAsync(o => o.WaiterTtl = WaiterTtl);
+        var holder = await a.AcquireAsync("k").Bounded();
+        await QueueADeadWaiterAsync(a, "k");
+        var next = c.AcquireAsync("k").AsTask();
+        await TestRedis.UntilAsync(() => QueueLengthAsync("k"), 2, "the live waiter queues behind the dead one");
+        return (holder, next);
+    }
+
+    /// <summary>A client that queues with the provider's own ACQUIRE script and then dies (never refreshes, never leaves).</summary>
+    private static async Task QueueADeadWaiterAsync(RedisKeyedLockProvider template, string key)
+    {
+        await using var dead = await TestRedis.ConnectAsync();
+        var reply = (RedisResult[])(await RedisScripts.Acquire.EvaluateAsync(dead.GetDatabase(), template.Keys.For(key), template.Argv("deadinstance:1", "0")).Bounded())!;
+        Assert.Equal(2, (long)reply[0]); // queued
+    }
+}
