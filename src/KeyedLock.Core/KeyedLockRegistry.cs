@@ -15,7 +15,8 @@ namespace KeyedLock;
 /// <item>Up to <see cref="KeyedLockOptions.MaxConcurrencyPerKey"/> holders per key.</item>
 /// <item>Leak-free: a key's state exists only while it has a holder or a waiter (<see cref="Count"/>).</item>
 /// <item>Timeouts and cancellation remove the waiter at once.</item>
-/// <item>The uncontended acquire and release allocate nothing (with <see cref="KeyedLockOptions.DetectReentrancy"/> off).</item>
+/// <item>The uncontended acquire and release allocate nothing; a steady queue of waiters without timeout or token allocates nothing either.</item>
+/// <item>Waits that are not granted at once are traced on the <c>KeyedLock</c> activity source (<see cref="KeyedLockDiagnostics"/>).</item>
 /// </list>
 /// </remarks>
 public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
@@ -26,7 +27,10 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
     private readonly bool _detectReentrancy;
     private readonly TimeProvider _time;
     private readonly RegistryMetrics _metrics;
-    private readonly LockWaiter?[] _waiterPool;
+    private const int MaxPooledWaiters = 1024;
+    private readonly Lock _waiterPoolGate = new();
+    private LockWaiter?[] _waiterPool = new LockWaiter?[16];
+    private int _waiterPoolCount;
     private readonly Func<KeyedLockLease, KeyedLockLease> _trackHeldInCallerFlow;
     private long _lastGrantId;
 
@@ -57,7 +61,6 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
         }
 
         _stripeShift = 32 - BitOperations.Log2((uint)stripeCount);
-        _waiterPool = new LockWaiter?[Math.Max(8, Environment.ProcessorCount * 4)];
         _metrics = new RegistryMetrics(meterFactory, () => Count);
         _trackHeldInCallerFlow = lease =>
         {
@@ -169,6 +172,17 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
         return CallerFlow.Complete(acquisition, _trackHeldInCallerFlow);
     }
 
+    /// <summary>How many waiters are queued on <paramref name="key"/> right now (holders not counted); for tests.</summary>
+    internal int QueueLength(string key)
+    {
+        var hash = key.GetHashCode();
+        var stripe = _stripes[(int)((uint)hash >> _stripeShift)];
+        lock (stripe.Gate)
+        {
+            return stripe.FindLocked(key, hash)?.Queued ?? 0;
+        }
+    }
+
     /// <summary>Disposes the registry's private meter, if it created one. Held leases stay valid.</summary>
     public void Dispose() => _metrics.Dispose();
 
@@ -224,6 +238,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
                 waiter.IsAttempt = isAttempt;
                 waiter.CancellationToken = cancellationToken;
                 waiter.WaitStarted = _metrics.WaitDurationEnabled ? _time.GetTimestamp() : 0;
+                waiter.Traced = KeyedLockTracing.Source.HasListeners();
                 entry.EnqueueLocked(waiter);
                 lease = default;
                 status = EnterStatus.Queued;
@@ -238,7 +253,12 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
                 break;
             case EnterStatus.Queued:
                 _metrics.WaiterQueued(1);
-                if (!waiter!.Pooled)
+                if (waiter!.Traced)
+                {
+                    waiter.StartTrace();
+                }
+
+                if (!waiter.Pooled)
                 {
                     waiter.ArmRegistrations(_time);
                 }
@@ -246,9 +266,11 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
                 break;
             case EnterStatus.QueueFull:
                 _metrics.Acquisition(RegistryMetrics.QueueFull);
+                KeyedLockTracing.Refused(key, KeyedLockTracing.InProcessProvider, RegistryMetrics.QueueFull);
                 break;
             default:
                 _metrics.Acquisition(RegistryMetrics.TimedOut);
+                KeyedLockTracing.Refused(key, KeyedLockTracing.InProcessProvider, RegistryMetrics.TimedOut);
                 break;
         }
 
@@ -296,7 +318,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
             _metrics.LeaseGranted();
             _metrics.Acquisition(RegistryMetrics.Acquired);
             _metrics.WaitEnded(RegistryMetrics.Acquired, next.WaitStarted, _time);
-            next.Complete(null);
+            next.Complete(null, RegistryMetrics.Acquired);
         }
     }
 
@@ -328,12 +350,16 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
 
         // A timed-out AcquireAsync completes faulted (so the ValueTask reports IsFaulted, not IsCompletedSuccessfully);
         // a timed-out TryAcquireAsync completes with a result that its GetResult turns into a failed attempt.
-        waiter.Complete(outcome switch
-        {
-            WaiterOutcome.Canceled => new OperationCanceledException(waiter.CancellationToken),
-            WaiterOutcome.TimedOut when !waiter.IsAttempt => new KeyedLockTimeoutException(waiter.Key, waiter.Timeout),
-            _ => null,
-        });
+        // A cancelled one throws TaskCanceledException with the caller's token, as when the token fired before the
+        // call (ValueTask.FromCanceled) and as SemaphoreSlim.WaitAsync does: one type whatever the moment.
+        waiter.Complete(
+            outcome switch
+            {
+                WaiterOutcome.Canceled => new TaskCanceledException(null, null, waiter.CancellationToken),
+                WaiterOutcome.TimedOut when !waiter.IsAttempt => new KeyedLockTimeoutException(waiter.Key, waiter.Timeout),
+                _ => null,
+            },
+            result);
     }
 
     /// <summary>Rejects every waiter queued on the entry right now; only a current holder may do it.</summary>
@@ -367,7 +393,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
             _metrics.WaiterQueued(-1);
             _metrics.Acquisition(RegistryMetrics.Aborted);
             _metrics.WaitEnded(RegistryMetrics.Aborted, waiter.WaitStarted, _time);
-            waiter.Complete(new KeyedLockAbortedException(key, reason));
+            waiter.Complete(new KeyedLockAbortedException(key, reason), RegistryMetrics.Aborted);
         }
 
         return aborted.Count;
@@ -397,16 +423,21 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private long NextGrantId() => Interlocked.Increment(ref _lastGrantId);
 
+    /// <summary>
+    /// Takes a reusable waiter (no timer, no cancellable token) or creates one. The pool is a stack behind its own
+    /// gate (taken inside a stripe's gate, never the other way round) that grows to the largest number of such
+    /// waiters queued at once, up to <see cref="MaxPooledWaiters"/>: a steady queue of any depth allocates nothing.
+    /// </summary>
     private LockWaiter RentWaiter(bool pooled)
     {
         if (pooled)
         {
-            var pool = _waiterPool;
-            for (var i = 0; i < pool.Length; i++)
+            lock (_waiterPoolGate)
             {
-                var waiter = Interlocked.Exchange(ref pool[i], null);
-                if (waiter is not null)
+                if (_waiterPoolCount > 0)
                 {
+                    var waiter = _waiterPool[--_waiterPoolCount]!;
+                    _waiterPool[_waiterPoolCount] = null;
                     return waiter;
                 }
             }
@@ -417,12 +448,30 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
 
     internal void ReturnWaiter(LockWaiter waiter)
     {
-        var pool = _waiterPool;
-        for (var i = 0; i < pool.Length; i++)
+        lock (_waiterPoolGate)
         {
-            if (Interlocked.CompareExchange(ref pool[i], waiter, null) is null)
+            if (_waiterPoolCount == _waiterPool.Length)
             {
-                return;
+                if (_waiterPool.Length >= MaxPooledWaiters)
+                {
+                    return;
+                }
+
+                Array.Resize(ref _waiterPool, _waiterPool.Length * 2);
+            }
+
+            _waiterPool[_waiterPoolCount++] = waiter;
+        }
+    }
+
+    /// <summary>How many waiters are pooled for reuse right now (for tests).</summary>
+    internal int PooledWaiters
+    {
+        get
+        {
+            lock (_waiterPoolGate)
+            {
+                return _waiterPoolCount;
             }
         }
     }

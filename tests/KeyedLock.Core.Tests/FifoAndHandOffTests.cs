@@ -22,7 +22,7 @@ public sealed class FifoAndHandOffTests
                 Assert.False(waiters[j].IsCompleted, $"waiter {j} must still wait while waiter {i} holds");
             }
 
-            current = await waiters[i];
+            current = await waiters[i].Bounded();
             Assert.True(current.IsHeld);
             Assert.Equal(1, registry.Count);
         }
@@ -48,7 +48,7 @@ public sealed class FifoAndHandOffTests
         Assert.True(waiter.IsCompletedSuccessfully);
         Assert.False(late.IsCompleted);
 
-        (await waiter).Dispose();
+        (await waiter.Bounded()).Dispose();
         Assert.True(late.IsCompletedSuccessfully);
         (await late).Dispose();
         Assert.Equal(0, registry.Count);
@@ -74,7 +74,7 @@ public sealed class FifoAndHandOffTests
         var next = await registry.TryAcquireAsync("k", TimeSpan.Zero).Bounded();
         Assert.True(next.Succeeded);
         next.Dispose();
-        (await queued).Dispose();
+        (await queued.Bounded()).Dispose();
         Assert.Equal(0, registry.Count);
     }
 
@@ -91,13 +91,13 @@ public sealed class FifoAndHandOffTests
         holder.Dispose();
         Assert.True(first.IsCompletedSuccessfully);
         Assert.False(second.IsCompleted);
-        (await first).Dispose();
+        (await first.Bounded()).Dispose();
         Assert.True(second.IsCompletedSuccessfully);
         Assert.False(third.IsCompleted);
-        var attempt = await second;
+        var attempt = await second.Bounded();
         Assert.True(attempt.Succeeded);
         attempt.Dispose();
-        (await third).Dispose();
+        (await third.Bounded()).Dispose();
         Assert.Equal(0, registry.Count);
         Assert.Equal(0, time.ActiveTimers);
     }
@@ -130,7 +130,7 @@ public sealed class FifoAndHandOffTests
 
         async Task WaitAsync()
         {
-            var lease = await registry.AcquireAsync("k");
+            var lease = await registry.AcquireAsync("k").Bounded();
             resumed.SetResult((Environment.CurrentManagedThreadId, ReleaseProbe.InsideRelease));
             lease.Dispose();
         }
@@ -161,7 +161,7 @@ public sealed class FifoAndHandOffTests
 
         async Task WaitAsync()
         {
-            var lease = await registry.AcquireAsync("k", TimeSpan.FromMinutes(1), cts.Token);
+            var lease = await registry.AcquireAsync("k", TimeSpan.FromMinutes(1), cts.Token).Bounded();
             resumed.SetResult(ReleaseProbe.InsideRelease);
             lease.Dispose();
         }

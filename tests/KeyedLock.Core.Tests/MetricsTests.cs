@@ -58,7 +58,7 @@ public sealed class MetricsTests
         await Assert.ThrowsAsync<KeyedLockTimeoutException>(() => timesOut.AsTask()).Bounded();
         time.Advance(TimeSpan.FromSeconds(2));
         holder.Dispose();                   // held 3 s; the waiter waited 3 s
-        var lease = await waiter;
+        var lease = await waiter.Bounded();
         time.Advance(TimeSpan.FromSeconds(0.5));
         lease.Dispose();                    // held 0.5 s
 
@@ -88,7 +88,7 @@ public sealed class MetricsTests
         a.Dispose();
         Assert.Equal(3, recorder.Sum(KeyedLockMetrics.ActiveLeases));
         Assert.Equal(0, recorder.Sum(KeyedLockMetrics.QueuedWaiters));
-        (await waiter).Dispose();
+        (await waiter.Bounded()).Dispose();
         a2.Dispose();
         b.Dispose();
         Assert.Equal(0, recorder.Sum(KeyedLockMetrics.ActiveLeases));

@@ -14,6 +14,7 @@ namespace KeyedLock.Tests;
 /// holders (recording their ticket while holding) must see strictly increasing tickets.
 /// </remarks>
 [Collection(Serial.Name)]
+[Trait("Category", "Stress")]
 public sealed class StressTests(ITestOutputHelper output)
 {
     [Theory]
@@ -87,7 +88,7 @@ public sealed class StressTests(ITestOutputHelper output)
                 {
                     case < 30:
                     {
-                        using var lease = await registry.AcquireAsync(key);
+                        using var lease = await registry.AcquireAsync(key).Bounded();
                         await HoldAsync(key, ticket, lease, yieldInside);
                         Note("acquire");
                         break;
@@ -95,7 +96,7 @@ public sealed class StressTests(ITestOutputHelper output)
 
                     case < 45:
                     {
-                        using var lease = await registry.AcquireAsync(key, TimeSpan.FromTicks(random.Next(1, 20_000)));
+                        using var lease = await registry.AcquireAsync(key, TimeSpan.FromTicks(random.Next(1, 20_000))).Bounded();
                         await HoldAsync(key, ticket, lease, yieldInside);
                         Note("acquire-timeout");
                         break;
@@ -114,7 +115,7 @@ public sealed class StressTests(ITestOutputHelper output)
                             cts.CancelAfter(TimeSpan.FromTicks(random.Next(1, 20_000)));
                         }
 
-                        using var lease = await pending;
+                        using var lease = await pending.Bounded();
                         await HoldAsync(key, ticket, lease, yieldInside);
                         Note("acquire-cancel-lost-race");
                         break;
@@ -155,7 +156,7 @@ public sealed class StressTests(ITestOutputHelper output)
                             {
                                 throw new InvalidOperationException("planned failure");
                             }
-                        }, strategy);
+                        }, strategy).Bounded();
                         Note("run");
                         break;
                     }

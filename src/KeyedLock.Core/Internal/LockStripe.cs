@@ -26,6 +26,20 @@ internal sealed class LockStripe(KeyedLockRegistry registry)
     /// <summary>Active keys in this stripe. Written under <see cref="Gate"/>, read without it for observation.</summary>
     internal int Count => Volatile.Read(ref _count);
 
+    /// <summary>Finds the entry of <paramref name="key"/>, or null. Call under <see cref="Gate"/>.</summary>
+    internal LockEntry? FindLocked(string key, int hash)
+    {
+        for (var entry = _buckets[BucketOf(hash, _buckets.Length)]; entry is not null; entry = entry.NextInBucket)
+        {
+            if (entry.Hash == hash && string.Equals(entry.Key, key, StringComparison.Ordinal))
+            {
+                return entry;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Finds or creates the entry of <paramref name="key"/>. Call under <see cref="Gate"/>.</summary>
     internal LockEntry GetOrAddLocked(string key, int hash)
     {
