@@ -177,7 +177,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
     {
         var hash = key.GetHashCode();
         var stripe = _stripes[(int)((uint)hash >> _stripeShift)];
-        lock (stripe.Gate)
+        using (stripe.Gate.EnterScope())
         {
             return stripe.FindLocked(key, hash)?.Queued ?? 0;
         }
@@ -206,7 +206,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
         var hash = key.GetHashCode();
         var stripe = _stripes[(int)((uint)hash >> _stripeShift)];
         EnterStatus status;
-        lock (stripe.Gate)
+        using (stripe.Gate.EnterScope())
         {
             var entry = stripe.GetOrAddLocked(key, hash);
             if (entry.Queued == 0 && entry.Holders < MaxConcurrencyPerKey)
@@ -283,7 +283,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
         var stripe = entry.Stripe;
         LockWaiter? next = null;
         long heldSince;
-        lock (stripe.Gate)
+        using (stripe.Gate.EnterScope())
         {
             if (!entry.TryRemoveHolderLocked(id, out heldSince))
             {
@@ -325,7 +325,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
     /// <summary>Timeout or cancellation of a queued waiter: removes it at once unless it was granted first.</summary>
     internal void CompleteWaiterEarly(LockWaiter waiter, WaiterOutcome outcome)
     {
-        lock (waiter.Entry!.Stripe.Gate)
+        using (waiter.Entry!.Stripe.Gate.EnterScope())
         {
             // Read the entry under the gate: a waiter is only ever queued on one entry, and Entry is cleared only
             // after the waiter completed, which requires winning here first.
@@ -367,7 +367,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
     {
         List<LockWaiter>? aborted = null;
         string key;
-        lock (entry.Stripe.Gate)
+        using (entry.Stripe.Gate.EnterScope())
         {
             if (!entry.HoldsUnsafe(id))
             {

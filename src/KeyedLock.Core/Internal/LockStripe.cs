@@ -21,7 +21,7 @@ internal sealed class LockStripe(KeyedLockRegistry registry)
     private int _freeCount;
     private int _count;
 
-    internal readonly Lock Gate = new();
+    internal readonly StripeGate Gate = new();
 
     /// <summary>Active keys in this stripe. Written under <see cref="Gate"/>, read without it for observation.</summary>
     internal int Count => Volatile.Read(ref _count);
