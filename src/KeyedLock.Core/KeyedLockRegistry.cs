@@ -28,7 +28,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
     private readonly TimeProvider _time;
     private readonly RegistryMetrics _metrics;
     private const int MaxPooledWaiters = 1024;
-    private readonly Lock _waiterPoolGate = new();
+    private readonly StripeGate _waiterPoolGate = new();
     private LockWaiter?[] _waiterPool = new LockWaiter?[16];
     private int _waiterPoolCount;
     private readonly Func<KeyedLockLease, KeyedLockLease> _trackHeldInCallerFlow;
@@ -432,7 +432,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
     {
         if (pooled)
         {
-            lock (_waiterPoolGate)
+            using (_waiterPoolGate.EnterScope())
             {
                 if (_waiterPoolCount > 0)
                 {
@@ -448,7 +448,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
 
     internal void ReturnWaiter(LockWaiter waiter)
     {
-        lock (_waiterPoolGate)
+        using (_waiterPoolGate.EnterScope())
         {
             if (_waiterPoolCount == _waiterPool.Length)
             {
@@ -469,7 +469,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
     {
         get
         {
-            lock (_waiterPoolGate)
+            using (_waiterPoolGate.EnterScope())
             {
                 return _waiterPoolCount;
             }

@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 namespace KeyedLock.Internal;
 
 /// <summary>
-/// The mutual exclusion of one stripe: a test-and-set lock whose release is a plain (release-ordered) store, so an
+/// The mutual exclusion of one stripe (and of the registry's waiter pool): a test-and-set lock whose release is a plain (release-ordered) store, so an
 /// uncontended enter + exit costs one atomic instruction instead of the two of <see cref="Lock"/> (plus its owner
 /// bookkeeping). Every section it guards is a few dozen instructions that never wait and run no continuation or
 /// listener (those run after the gate is left; the only outside call is <see cref="TimeProvider.GetTimestamp"/> when
@@ -36,9 +36,6 @@ internal sealed class StripeGate
         }
         while (Volatile.Read(ref _taken) != 0 || Interlocked.CompareExchange(ref _taken, 1, 0) != 0);
     }
-
-    /// <summary>Whether some thread is inside the gate (for tests).</summary>
-    internal bool IsTaken => Volatile.Read(ref _taken) != 0;
 
     /// <summary>The gate held by the current thread until disposed.</summary>
     internal readonly ref struct Scope
