@@ -37,10 +37,10 @@ public class ContendedBenchmarks
     public Task NaiveDictionary() => RunAll(static self => self.NaiveWorker());
 
     [Benchmark(OperationsPerInvoke = Operations, Description = "PartitionedRateLimiter + ConcurrencyLimiter")]
-    public Task RateLimiter() => RunAll(static self => self.RateLimiterWorker());
+    public Task RateLimiter() => RunAll(static self => self.LeaseWorker(static self => self._contenders.RateLimiter.AcquireAsync(Key)));
 
     [Benchmark(OperationsPerInvoke = Operations, Description = "ConcurrentDictionary<string,ConcurrencyLimiter> (per key, leaks)")]
-    public Task LimiterPerKey() => RunAll(static self => self.LimiterWorker());
+    public Task LimiterPerKey() => RunAll(static self => self.LeaseWorker(static self => Contenders.GetLimiter(self._contenders.Limiters, Key).AcquireAsync()));
 
     [Benchmark(OperationsPerInvoke = Operations, Description = "KeyedLockRegistry (default)")]
     public Task Registry() => RunAll(static self => self.RegistryWorker(self._contenders.Registry));
@@ -84,28 +84,12 @@ public class ContendedBenchmarks
         }
     }
 
-    private async Task RateLimiterWorker()
+    /// <summary>The worker of both System.Threading.RateLimiting contenders: acquire a lease, yield inside, release.</summary>
+    private async Task LeaseWorker(Func<ContendedBenchmarks, ValueTask<RateLimitLease>> acquire)
     {
         for (var round = 0; round < Rounds; round++)
         {
-            var lease = await _contenders.RateLimiter.AcquireAsync(Key);
-            if (!lease.IsAcquired)
-            {
-                throw new InvalidOperationException("The rate limiter rejected a queued request.");
-            }
-
-            Enter();
-            await Task.Yield();
-            Exit();
-            lease.Dispose();
-        }
-    }
-
-    private async Task LimiterWorker()
-    {
-        for (var round = 0; round < Rounds; round++)
-        {
-            var lease = await Contenders.GetLimiter(_contenders.Limiters, Key).AcquireAsync();
+            var lease = await acquire(this);
             if (!lease.IsAcquired)
             {
                 throw new InvalidOperationException("The limiter rejected a queued request.");

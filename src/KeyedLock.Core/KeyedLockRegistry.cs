@@ -172,14 +172,16 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
         return CallerFlow.Complete(acquisition, _trackHeldInCallerFlow);
     }
 
+    /// <summary>The stripe that holds <paramref name="key"/>'s entry (for tests).</summary>
+    internal LockStripe StripeOf(string key) => _stripes[(int)((uint)key.GetHashCode() >> _stripeShift)];
+
     /// <summary>How many waiters are queued on <paramref name="key"/> right now (holders not counted); for tests.</summary>
     internal int QueueLength(string key)
     {
-        var hash = key.GetHashCode();
-        var stripe = _stripes[(int)((uint)hash >> _stripeShift)];
+        var stripe = StripeOf(key);
         using (stripe.Gate.EnterScope())
         {
-            return stripe.FindLocked(key, hash)?.Queued ?? 0;
+            return stripe.FindLocked(key, key.GetHashCode())?.Queued ?? 0;
         }
     }
 
