@@ -155,6 +155,8 @@ cmd_mutate() {
   dotnet tool restore >&2
   local out="$ROOT/artifacts/mutation"
   rm -rf "$out"; mkdir -p "$out"
+  # Stryker analyses the projects with MSBuild; a restored, built test project makes that reliable on a fresh clone.
+  dotnet build tests/KeyedLock.Core.Tests -c "$CONFIGURATION" -nologo -v quiet >&2
   local args=(--config-file stryker-config.json --output "$out")
   if [ -n "${STRYKER_CONCURRENCY:-}" ]; then args+=(--concurrency "$STRYKER_CONCURRENCY"); fi
   local rc=0

@@ -34,7 +34,7 @@ public sealed class EntryLifetimeTests
         Assert.Equal(1, registry.Count);
         a.Dispose();
         Assert.Equal(1, registry.Count); // handed off to the granted waiter
-        (await granted).Dispose();
+        (await granted.Bounded()).Dispose();
         Assert.Equal(0, registry.Count);
     }
 
@@ -172,7 +172,7 @@ public sealed class EntryLeakTests(Xunit.Abstractions.ITestOutputHelper output)
     public async Task OneMillionDistinctKeys_LeaveCountZero_AndMemoryBackNearTheStart()
     {
         using var registry = new KeyedLockRegistry();
-        await PassKeysThroughAsync(registry, "warmup", 20_000);
+        await PassKeysThroughAsync(registry, "warmup", 20_000).Bounded();
         var before = GC.GetTotalMemory(forceFullCollection: true);
 
         await PassKeysThroughAsync(registry, "run", 1_000_000).Bounded();

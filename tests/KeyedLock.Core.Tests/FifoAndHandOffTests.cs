@@ -50,7 +50,7 @@ public sealed class FifoAndHandOffTests
 
         (await waiter.Bounded()).Dispose();
         Assert.True(late.IsCompletedSuccessfully);
-        (await late).Dispose();
+        (await late.Bounded()).Dispose();
         Assert.Equal(0, registry.Count);
     }
 
@@ -176,7 +176,7 @@ public sealed class FifoAndHandOffTests
         Assert.True(b.IsCompletedSuccessfully);
         Assert.Equal(2, registry.Count);
         a.Dispose();
-        (await b).Dispose();
+        (await b.Bounded()).Dispose();
         Assert.Equal(0, registry.Count);
     }
 
@@ -192,9 +192,9 @@ public sealed class FifoAndHandOffTests
         Assert.True(decomposed.IsCompletedSuccessfully);
         Assert.Equal(4, registry.Count);
         lower.Dispose();
-        (await upper).Dispose();
+        (await upper.Bounded()).Dispose();
         composed.Dispose();
-        (await decomposed).Dispose();
+        (await decomposed.Bounded()).Dispose();
         Assert.Equal(0, registry.Count);
     }
 

@@ -111,7 +111,7 @@ public sealed class LeaseTests
         {
             for (var i = 0; i < 2000; i++)
             {
-                using var lease = await registry.AcquireAsync("k" + (i % 3));
+                using var lease = await registry.AcquireAsync("k" + (i % 3)).Bounded();
                 tokens.Add(lease.FencingToken);
             }
         }))).Bounded();
@@ -175,7 +175,7 @@ public sealed class LeaseTests
         var a = await first.AcquireAsync("k").Bounded();
         var b = second.AcquireAsync("k");
         Assert.True(b.IsCompletedSuccessfully);
-        (await b).Dispose();
+        (await b.Bounded()).Dispose();
         Assert.True(a.IsHeld);
         a.Dispose();
     }

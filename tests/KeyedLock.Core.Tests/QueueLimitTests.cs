@@ -69,7 +69,7 @@ public sealed class QueueLimitTests
         Assert.False(wb.IsCompleted);
         a.Dispose();
         b.Dispose();
-        (await wa).Dispose();
-        (await wb).Dispose();
+        (await wa.Bounded()).Dispose();
+        (await wb.Bounded()).Dispose();
     }
 }

@@ -123,7 +123,7 @@ public sealed class StressTests(ITestOutputHelper output)
 
                     case < 70:
                     {
-                        await using var attempt = await registry.TryAcquireAsync(key, TimeSpan.Zero);
+                        await using var attempt = await registry.TryAcquireAsync(key, TimeSpan.Zero).Bounded();
                         if (attempt.Succeeded)
                         {
                             await HoldAsync(key, ticket, attempt.Lease, yieldInside);
@@ -135,7 +135,7 @@ public sealed class StressTests(ITestOutputHelper output)
 
                     case < 80:
                     {
-                        await using var attempt = await registry.TryAcquireAsync(key, TimeSpan.FromTicks(random.Next(1, 20_000)));
+                        await using var attempt = await registry.TryAcquireAsync(key, TimeSpan.FromTicks(random.Next(1, 20_000))).Bounded();
                         if (attempt.Succeeded)
                         {
                             await HoldAsync(key, ticket, attempt.Lease, yieldInside);
