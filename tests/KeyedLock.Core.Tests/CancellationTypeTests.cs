@@ -87,40 +87,40 @@ public sealed class CancellationTypeTests
         switch (entry)
         {
             case EntryPoint.AcquireAsync:
-            {
-                var pending = registry.AcquireAsync("k", token);
-                return (async () => (await pending).Dispose(), () => pending.AsTask());
-            }
+                {
+                    var pending = registry.AcquireAsync("k", token);
+                    return (async () => (await pending).Dispose(), () => pending.AsTask());
+                }
 
             case EntryPoint.AcquireAsyncWithTimeout:
-            {
-                var pending = registry.AcquireAsync("k", TimeSpan.FromMinutes(5), token);
-                return (async () => (await pending).Dispose(), () => pending.AsTask());
-            }
+                {
+                    var pending = registry.AcquireAsync("k", TimeSpan.FromMinutes(5), token);
+                    return (async () => (await pending).Dispose(), () => pending.AsTask());
+                }
 
             case EntryPoint.TryAcquireAsync:
-            {
-                var pending = registry.TryAcquireAsync("k", Timeout.InfiniteTimeSpan, token);
-                return (async () => (await pending).Dispose(), () => pending.AsTask());
-            }
+                {
+                    var pending = registry.TryAcquireAsync("k", Timeout.InfiniteTimeSpan, token);
+                    return (async () => (await pending).Dispose(), () => pending.AsTask());
+                }
 
             case EntryPoint.MultiKey:
-            {
-                var pending = registry.AcquireAsync(["k", "a"], Timeout.InfiniteTimeSpan, token);
-                return (async () => (await pending).Dispose(), () => pending.AsTask());
-            }
+                {
+                    var pending = registry.AcquireAsync(["k", "a"], Timeout.InfiniteTimeSpan, token);
+                    return (async () => (await pending).Dispose(), () => pending.AsTask());
+                }
 
             case EntryPoint.RunAsync:
-            {
-                var run = registry.RunAsync("k", _ => { }, cancellationToken: token);
-                return (async () => await run, () => run);
-            }
+                {
+                    var run = registry.RunAsync("k", _ => { }, cancellationToken: token);
+                    return (async () => await run, () => run);
+                }
 
             default:
-            {
-                var run = registry.RunAsync("k", _ => 1, cancellationToken: token);
-                return (async () => await run, () => run);
-            }
+                {
+                    var run = registry.RunAsync("k", _ => 1, cancellationToken: token);
+                    return (async () => await run, () => run);
+                }
         }
     }
 }
