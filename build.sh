@@ -7,6 +7,8 @@
 #                      loopback port, runs the tests, stops the cluster.
 #   ./build.sh build   build the solution (warnings are errors in src/).
 #   ./build.sh bench [filter]   run the BenchmarkDotNet suite (Release), e.g. ./build.sh bench '*Uncontended*'
+#   ./build.sh api     rewrite src/*/PublicAPI.Unshipped.txt from the code (after a public API change or a merge).
+#   ./build.sh pack    pack every src/ package (.nupkg + .snupkg) into artifacts/packages.
 #
 # Environment:
 #   KEYEDLOCK_PG_CONNECTION  use this PostgreSQL instead of starting a throwaway cluster.
@@ -148,9 +150,23 @@ cmd_bench() {
   dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --filter "$filter"
 }
 
+cmd_api() {
+  python3 scripts/public-api.py
+}
+
+cmd_pack() {
+  rm -rf "$ROOT/artifacts/packages"
+  local project
+  for project in src/*/*.csproj; do
+    dotnet pack "$project" -c "$CONFIGURATION" -nologo -v minimal -o "$ROOT/artifacts/packages"
+  done
+}
+
 case "${1:-test}" in
   test) cmd_test ;;
   build) cmd_build ;;
   bench) shift; cmd_bench "$@" ;;
-  *) echo "usage: ./build.sh [test|build|bench [filter]]" >&2; exit 2 ;;
+  api) cmd_api ;;
+  pack) cmd_pack ;;
+  *) echo "usage: ./build.sh [test|build|bench [filter]|api|pack]" >&2; exit 2 ;;
 esac
