@@ -22,8 +22,19 @@ public sealed partial record ReadmeSnippet(string File, int Line, string Code, s
         {
             var code = BodyPlaceholder().Replace(Code, "{ throw new global::System.NotImplementedException(); }");
             code = LambdaPlaceholder().Replace(code, "=> throw new global::System.NotImplementedException()");
-            return $"{Before}\n#line {Line + 1}\n{code}\n#line default\n{After}\n";
+
+            // using directives (of the block and of its context) must precede the context's statements.
+            var (codeUsings, codeRest) = SplitUsings(code);
+            var (beforeUsings, beforeRest) = SplitUsings(Before);
+            return $"{beforeUsings}{codeUsings}{beforeRest}\n#line {Line + 1}\n{new string('\n', codeUsings.Count(c => c == '\n'))}{codeRest}\n#line default\n{After}\n";
         }
+    }
+
+    private static (string Usings, string Rest) SplitUsings(string code)
+    {
+        var lines = code.Split('\n');
+        var count = lines.TakeWhile(l => l.Trim().Length == 0 || UsingDirective().IsMatch(l)).Count();
+        return (string.Concat(lines.Take(count).Select(l => l + "\n")), string.Join('\n', lines.Skip(count)));
     }
 
     public static IReadOnlyList<ReadmeSnippet> Parse(string file)
@@ -56,6 +67,9 @@ public sealed partial record ReadmeSnippet(string File, int Line, string Code, s
 
     [GeneratedRegex(@"^<!--\s*snippet-after:(?<code>.*?)-->", RegexOptions.Singleline)]
     private static partial Regex AfterComment();
+
+    [GeneratedRegex(@"^\s*using\s+[\w.=\s]+;\s*(//.*)?$")]
+    private static partial Regex UsingDirective();
 
     [GeneratedRegex(@"\{\s*\.\.\.\s*\}")]
     private static partial Regex BodyPlaceholder();
