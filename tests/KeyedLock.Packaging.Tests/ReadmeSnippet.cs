@@ -13,7 +13,7 @@ namespace KeyedLock.Packaging.Tests;
 /// </remarks>
 public sealed partial record ReadmeSnippet(string File, int Line, string Code, string Before, string After)
 {
-    public string Location => $"{Path.GetFileName(File)} line {Line}";
+    public string Location => $"{System.IO.Path.GetRelativePath(Repository.Root, File)} line {Line}";
 
     /// <summary>The code as compiled: context, the block with its placeholders filled, context.</summary>
     public string CompilableSource
@@ -30,7 +30,7 @@ public sealed partial record ReadmeSnippet(string File, int Line, string Code, s
         }
     }
 
-    private static (string Usings, string Rest) SplitUsings(string code)
+    private static (string Usings, string Body) SplitUsings(string code)
     {
         var lines = code.Split('\n');
         var count = lines.TakeWhile(l => l.Trim().Length == 0 || UsingDirective().IsMatch(l)).Count();

@@ -4,8 +4,9 @@ using Microsoft.CodeAnalysis.CSharp;
 namespace KeyedLock.Packaging.Tests;
 
 /// <summary>
-/// Every <c>```csharp</c> block of README.md compiles against the current packages (all src/ projects), as a
-/// top-level program with the usings of a web project. Whatever README contains is checked.
+/// Every <c>```csharp</c> block of README.md, of the package READMEs and of docs/configuration.md compiles against
+/// the current packages (all src/ projects), as a top-level program with the usings of a web project. Whatever the
+/// files contain is checked.
 /// </summary>
 public sealed class ReadmeSnippetTests
 {
@@ -24,10 +25,16 @@ public sealed class ReadmeSnippetTests
             .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p))
             .ToArray());
 
+    private static IEnumerable<string> Files() =>
+        new[] { Repository.PathOf("README.md"), Repository.PathOf("docs/configuration.md") }
+            .Concat(Directory.GetDirectories(Repository.PathOf("src")).Select(d => Path.Combine(d, "README.md")).Where(File.Exists));
+
+    private static IEnumerable<ReadmeSnippet> All() => Files().SelectMany(ReadmeSnippet.Parse);
+
     public static TheoryData<string> Snippets()
     {
         var data = new TheoryData<string>();
-        foreach (var snippet in ReadmeSnippet.Parse(Repository.PathOf("README.md")))
+        foreach (var snippet in All())
         {
             data.Add(snippet.Location);
         }
@@ -42,21 +49,21 @@ public sealed class ReadmeSnippetTests
     [MemberData(nameof(Snippets))]
     public void ReadmeSnippet_Compiles(string location)
     {
-        var snippet = ReadmeSnippet.Parse(Repository.PathOf("README.md")).Single(s => s.Location == location);
+        var snippet = All().Single(s => s.Location == location);
         var parse = new CSharpParseOptions(LanguageVersion.Preview);
         var usings = string.Join("\n", s_implicitUsings.Select(u => $"global using global::{u};"));
         var compilation = CSharpCompilation.Create(
             "ReadmeSnippet",
             [
                 CSharpSyntaxTree.ParseText(usings, parse, path: "GlobalUsings.cs"),
-                CSharpSyntaxTree.ParseText(snippet.CompilableSource, parse, path: "README.md"),
+                CSharpSyntaxTree.ParseText(snippet.CompilableSource, parse, path: snippet.File),
             ],
             s_references.Value,
             new CSharpCompilationOptions(OutputKind.ConsoleApplication, nullableContextOptions: NullableContextOptions.Enable));
 
         var errors = compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToArray();
         Assert.True(errors.Length == 0,
-            $"The C# snippet at README.md line {snippet.Line} does not compile:\n"
+            $"The C# snippet at {snippet.Location} does not compile:\n"
             + string.Join("\n", errors.Select(e => e.ToString()))
             + $"\n\nCompiled source:\n{snippet.CompilableSource}");
     }
