@@ -79,14 +79,7 @@ internal static class KeyedSerializationConfiguration
             options.UnavailableStatusCode = unavailable;
         }
 
-        if (reader.IsEmpty(nameof(options.RetryAfter)))
-        {
-            options.RetryAfter = null;
-        }
-        else if (reader.TimeSpan(nameof(options.RetryAfter)) is { } retryAfter)
-        {
-            options.RetryAfter = retryAfter;
-        }
+        options.RetryAfter = reader.OptionalTimeSpan(nameof(options.RetryAfter), options.RetryAfter);
 
         if (reader.Enum<KeyedSerializationMissingKeyBehavior>(nameof(options.MissingKeyBehavior)) is { } missing)
         {
@@ -133,14 +126,7 @@ internal static class KeyedSerializationConfiguration
         options.MaxRequestBodyBytes = reader.Int64(nameof(options.MaxRequestBodyBytes)) ?? options.MaxRequestBodyBytes;
         options.MaxResponseBodyBytes = reader.Int64(nameof(options.MaxResponseBodyBytes)) ?? options.MaxResponseBodyBytes;
         options.MemoryStoreSizeLimit = reader.Int64(nameof(options.MemoryStoreSizeLimit)) ?? options.MemoryStoreSizeLimit;
-        if (reader.IsEmpty(nameof(options.RetryAfter)))
-        {
-            options.RetryAfter = null;
-        }
-        else
-        {
-            options.RetryAfter = reader.TimeSpan(nameof(options.RetryAfter)) ?? options.RetryAfter;
-        }
+        options.RetryAfter = reader.OptionalTimeSpan(nameof(options.RetryAfter), options.RetryAfter);
 
         foreach (var (name, policy) in reader.Entries("Policies"))
         {

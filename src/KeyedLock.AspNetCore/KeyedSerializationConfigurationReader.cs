@@ -61,8 +61,20 @@ internal sealed class KeyedSerializationConfigurationReader(IConfiguration secti
             static (string v, out TEnum r) => System.Enum.TryParse(v, ignoreCase: true, out r)
                 && !char.IsAsciiDigit(v[0]) && v[0] != '-' && System.Enum.IsDefined(r));
 
-    /// <summary>True when the key is present with an empty value (e.g. <c>"RetryAfter": ""</c> to send none).</summary>
-    public bool IsEmpty(string name) => section.GetSection(name).Exists() && string.IsNullOrWhiteSpace(section[name]) && !section.GetSection(name).GetChildren().Any();
+    /// <summary>
+    /// An optional time span: <paramref name="current"/> when the key is absent, null when it is present with an empty
+    /// value (e.g. <c>"RetryAfter": ""</c> to send none), the parsed value otherwise.
+    /// </summary>
+    public TimeSpan? OptionalTimeSpan(string name, TimeSpan? current)
+    {
+        var child = section.GetSection(name);
+        if (child.Exists() && string.IsNullOrWhiteSpace(child.Value) && !child.GetChildren().Any())
+        {
+            return null;
+        }
+
+        return TimeSpan(name) ?? current;
+    }
 
     private delegate bool TryParser<T>(string value, out T result);
 
