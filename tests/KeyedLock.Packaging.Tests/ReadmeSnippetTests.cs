@@ -27,7 +27,7 @@ public sealed class ReadmeSnippetTests
 
     private static IEnumerable<string> Files() =>
         new[] { Repository.PathOf("README.md"), Repository.PathOf("docs/configuration.md") }
-            .Concat(Directory.GetDirectories(Repository.PathOf("src")).Select(d => Path.Combine(d, "README.md")).Where(File.Exists));
+            .Concat(Repository.PackageProjects.Select(p => Path.Combine(Path.GetDirectoryName(p)!, "README.md")).Where(File.Exists));
 
     private static IEnumerable<ReadmeSnippet> All() => Files().SelectMany(ReadmeSnippet.Parse);
 

@@ -21,7 +21,7 @@ internal static class Repository
     /// <summary>README.md and every docs/*.md: the documents a user reads.</summary>
     public static IReadOnlyList<string> UserDocuments { get; } = new[] { PathOf("README.md") }
         .Concat(Directory.GetFiles(PathOf("docs"), "*.md", SearchOption.AllDirectories))
-        .Concat(Directory.GetDirectories(PathOf("src")).Select(d => Path.Combine(d, "README.md")).Where(File.Exists))
+        .Concat(PackageProjects.Select(p => Path.Combine(Path.GetDirectoryName(p)!, "README.md")).Where(File.Exists))
         .OrderBy(p => p, StringComparer.Ordinal)
         .ToArray();
 }
