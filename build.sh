@@ -11,6 +11,8 @@
 #   ./build.sh mutate  mutation testing of src/KeyedLock.Core with tests/KeyedLock.Core.Tests (Stryker.NET, pinned
 #                      in .config/dotnet-tools.json; settings in tests/KeyedLock.Core.Tests/stryker-config.json; the
 #                      Category=Stress tests are left out). Prints the mutation score. STRYKER_CONCURRENCY=N overrides.
+#   ./build.sh api     rewrite src/*/PublicAPI.Unshipped.txt from the code (after a public API change or a merge).
+#   ./build.sh pack    pack every src/ package (.nupkg + .snupkg) into artifacts/packages.
 #
 # Environment:
 #   KEYEDLOCK_PG_CONNECTION  use this PostgreSQL instead of starting a throwaway cluster.
@@ -219,10 +221,24 @@ cmd_mutate() {
   return $rc
 }
 
+cmd_api() {
+  python3 scripts/public-api.py
+}
+
+cmd_pack() {
+  rm -rf "$ROOT/artifacts/packages"
+  local project
+  for project in src/*/*.csproj; do
+    dotnet pack "$project" -c "$CONFIGURATION" -nologo -v minimal -o "$ROOT/artifacts/packages"
+  done
+}
+
 case "${1:-test}" in
   test) cmd_test ;;
   build) cmd_build ;;
   bench) shift; cmd_bench "$@" ;;
   mutate) cmd_mutate ;;
-  *) echo "usage: ./build.sh [test|build|bench [filter]|mutate]" >&2; exit 2 ;;
+  api) cmd_api ;;
+  pack) cmd_pack ;;
+  *) echo "usage: ./build.sh [test|build|bench [filter]|mutate|api|pack]" >&2; exit 2 ;;
 esac
