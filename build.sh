@@ -8,6 +8,11 @@
 #                      stops both.
 #   ./build.sh build   build the solution (warnings are errors in src/).
 #   ./build.sh bench [filter]   run the BenchmarkDotNet suite (Release), e.g. ./build.sh bench '*Uncontended*'
+#   ./build.sh mutate  mutation testing of src/KeyedLock.Core with tests/KeyedLock.Core.Tests (Stryker.NET, pinned
+#                      in .config/dotnet-tools.json; settings in tests/KeyedLock.Core.Tests/stryker-config.json; the
+#                      Category=Stress tests are left out). Prints the mutation score. STRYKER_CONCURRENCY=N overrides.
+#   ./build.sh api     rewrite src/*/PublicAPI.Unshipped.txt from the code (after a public API change or a merge).
+#   ./build.sh pack    pack every src/ package (.nupkg + .snupkg) into artifacts/packages.
 #
 # Environment:
 #   KEYEDLOCK_PG_CONNECTION  use this PostgreSQL instead of starting a throwaway cluster.
@@ -199,9 +204,41 @@ cmd_bench() {
   dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --filter "$filter"
 }
 
+cmd_mutate() {
+  dotnet tool restore >&2
+  local out="$ROOT/artifacts/mutation"
+  rm -rf "$out"; mkdir -p "$out"
+  # Stryker analyses the projects with MSBuild; a restored, built test project makes that reliable on a fresh clone.
+  dotnet build tests/KeyedLock.Core.Tests -c "$CONFIGURATION" -nologo -v quiet >&2
+  local args=(--config-file stryker-config.json --output "$out")
+  if [ -n "${STRYKER_CONCURRENCY:-}" ]; then args+=(--concurrency "$STRYKER_CONCURRENCY"); fi
+  local rc=0
+  (cd tests/KeyedLock.Core.Tests && dotnet tool run dotnet-stryker "${args[@]}") 2>&1 | tee "$out/console.log" || rc=$?
+  local score
+  score=$(grep -oE 'The final mutation score is [0-9.]+ ?%' "$out/console.log" | tail -n 1 || true)
+  echo
+  echo "mutation: ${score:-no score (see $out/console.log)}"
+  return $rc
+}
+
+cmd_api() {
+  python3 scripts/public-api.py
+}
+
+cmd_pack() {
+  rm -rf "$ROOT/artifacts/packages"
+  local project
+  for project in src/*/*.csproj; do
+    dotnet pack "$project" -c "$CONFIGURATION" -nologo -v minimal -o "$ROOT/artifacts/packages"
+  done
+}
+
 case "${1:-test}" in
   test) cmd_test ;;
   build) cmd_build ;;
   bench) shift; cmd_bench "$@" ;;
-  *) echo "usage: ./build.sh [test|build|bench [filter]]" >&2; exit 2 ;;
+  mutate) cmd_mutate ;;
+  api) cmd_api ;;
+  pack) cmd_pack ;;
+  *) echo "usage: ./build.sh [test|build|bench [filter]|mutate|api|pack]" >&2; exit 2 ;;
 esac

@@ -5,7 +5,7 @@ using BenchmarkDotNet.Attributes;
 namespace KeyedLock.Benchmarks;
 
 /// <summary>
-/// Scenario (b): 32 tasks on one key, each doing <see cref="Rounds"/> times: acquire, <c>await Task.Yield()</c> inside
+/// Scenario (b): 32 tasks on one key, each doing <see cref="Rounds"/> (200) times: acquire, <c>await Task.Yield()</c> inside
 /// the lock, release. Every hand-off goes through the thread pool. Reported per acquisition
 /// (OperationsPerInvoke = Tasks x Rounds); the 32 task state machines and the WhenAll of one invocation are included,
 /// which adds the same ~1-2 B/op to every contender.
@@ -15,7 +15,7 @@ namespace KeyedLock.Benchmarks;
 public class ContendedBenchmarks
 {
     public const int Tasks = 32;
-    public const int Rounds = 100;
+    public const int Rounds = 200;
     private const int Operations = Tasks * Rounds;
     private const string Key = "order-42";
 
@@ -37,13 +37,16 @@ public class ContendedBenchmarks
     public Task NaiveDictionary() => RunAll(static self => self.NaiveWorker());
 
     [Benchmark(OperationsPerInvoke = Operations, Description = "PartitionedRateLimiter + ConcurrencyLimiter")]
-    public Task RateLimiter() => RunAll(static self => self.RateLimiterWorker());
+    public Task RateLimiter() => RunAll(static self => self.LeaseWorker(static self => self._contenders.RateLimiter.AcquireAsync(Key)));
+
+    [Benchmark(OperationsPerInvoke = Operations, Description = "ConcurrentDictionary<string,ConcurrencyLimiter> (per key, leaks)")]
+    public Task LimiterPerKey() => RunAll(static self => self.LeaseWorker(static self => Contenders.GetLimiter(self._contenders.Limiters, Key).AcquireAsync()));
 
     [Benchmark(OperationsPerInvoke = Operations, Description = "KeyedLockRegistry (default)")]
     public Task Registry() => RunAll(static self => self.RegistryWorker(self._contenders.Registry));
 
-    [Benchmark(OperationsPerInvoke = Operations, Description = "KeyedLockRegistry (DetectReentrancy=false)")]
-    public Task RegistryNoReentrancy() => RunAll(static self => self.RegistryWorker(self._contenders.RegistryNoReentrancy));
+    [Benchmark(OperationsPerInvoke = Operations, Description = "KeyedLockRegistry (DetectReentrancy=true, opt-in)")]
+    public Task RegistryDetecting() => RunAll(static self => self.RegistryWorker(self._contenders.RegistryDetecting));
 
     /// <summary>Starts the workers one after the other on this thread: the first takes the key and yields, the rest queue.</summary>
     private Task RunAll(Func<ContendedBenchmarks, Task> worker)
@@ -81,14 +84,15 @@ public class ContendedBenchmarks
         }
     }
 
-    private async Task RateLimiterWorker()
+    /// <summary>The worker of both System.Threading.RateLimiting contenders: acquire a lease, yield inside, release.</summary>
+    private async Task LeaseWorker(Func<ContendedBenchmarks, ValueTask<RateLimitLease>> acquire)
     {
         for (var round = 0; round < Rounds; round++)
         {
-            var lease = await _contenders.RateLimiter.AcquireAsync(Key);
+            var lease = await acquire(this);
             if (!lease.IsAcquired)
             {
-                throw new InvalidOperationException("The rate limiter rejected a queued request.");
+                throw new InvalidOperationException("The limiter rejected a queued request.");
             }
 
             Enter();

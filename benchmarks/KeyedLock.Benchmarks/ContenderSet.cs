@@ -10,20 +10,27 @@ internal sealed class ContenderSet : IDisposable
 
     public PartitionedRateLimiter<string> RateLimiter { get; } = Contenders.CreateRateLimiter();
 
-    public KeyedLockRegistry Registry { get; } = Contenders.CreateRegistry(detectReentrancy: true);
+    public ConcurrentDictionary<string, ConcurrencyLimiter> Limiters { get; } = Contenders.CreateLimiterDictionary();
 
-    public KeyedLockRegistry RegistryNoReentrancy { get; } = Contenders.CreateRegistry(detectReentrancy: false);
+    public KeyedLockRegistry Registry { get; } = Contenders.CreateRegistry();
+
+    public KeyedLockRegistry RegistryDetecting { get; } = Contenders.CreateDetectingRegistry();
 
     /// <summary>Fails the run if a registry still holds keys (a leak), then disposes everything.</summary>
     public void Dispose()
     {
-        if (Registry.Count != 0 || RegistryNoReentrancy.Count != 0)
+        if (Registry.Count != 0 || RegistryDetecting.Count != 0)
         {
             throw new InvalidOperationException("A registry still holds keys after the benchmark.");
         }
 
         RateLimiter.Dispose();
+        foreach (var limiter in Limiters.Values)
+        {
+            limiter.Dispose();
+        }
+
         Registry.Dispose();
-        RegistryNoReentrancy.Dispose();
+        RegistryDetecting.Dispose();
     }
 }

@@ -17,12 +17,29 @@ internal static class Contenders
                 QueueLimit = int.MaxValue,
             }));
 
+    /// <summary>
+    /// The framework's <see cref="ConcurrencyLimiter"/> used directly as a keyed mutex: one limiter per key (PermitLimit 1,
+    /// OldestFirst, unbounded queue) in a dictionary, created on first use and never removed (it leaks, like the naive one).
+    /// </summary>
+    public static ConcurrentDictionary<string, ConcurrencyLimiter> CreateLimiterDictionary() => new(StringComparer.Ordinal);
+
+    public static ConcurrencyLimiter GetLimiter(ConcurrentDictionary<string, ConcurrencyLimiter> dictionary, string key)
+        => dictionary.GetOrAdd(key, static _ => new ConcurrencyLimiter(new ConcurrencyLimiterOptions
+        {
+            PermitLimit = 1,
+            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+            QueueLimit = int.MaxValue,
+        }));
+
     /// <summary>The naive keyed lock: a semaphore per key, created on first use and never removed (it leaks).</summary>
     public static ConcurrentDictionary<string, SemaphoreSlim> CreateNaiveDictionary() => new(StringComparer.Ordinal);
 
     public static SemaphoreSlim GetNaive(ConcurrentDictionary<string, SemaphoreSlim> dictionary, string key)
         => dictionary.GetOrAdd(key, static _ => new SemaphoreSlim(1, 1));
 
-    public static KeyedLockRegistry CreateRegistry(bool detectReentrancy)
-        => new(new KeyedLockOptions { DetectReentrancy = detectReentrancy });
+    /// <summary>The registry with default options: what <c>new KeyedLockRegistry()</c> and <c>AddKeyedLock()</c> give.</summary>
+    public static KeyedLockRegistry CreateRegistry() => new();
+
+    /// <summary>The registry with the opt-in re-entrancy diagnostic, for reference.</summary>
+    public static KeyedLockRegistry CreateDetectingRegistry() => new(new KeyedLockOptions { DetectReentrancy = true });
 }

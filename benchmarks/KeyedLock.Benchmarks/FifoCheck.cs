@@ -25,8 +25,9 @@ internal static class FifoCheck
         var semaphore = new SemaphoreSlim(1, 1);
         var naive = Contenders.CreateNaiveDictionary();
         using var rateLimiter = Contenders.CreateRateLimiter();
-        using var registry = Contenders.CreateRegistry(detectReentrancy: true);
-        using var registryNoReentrancy = Contenders.CreateRegistry(detectReentrancy: false);
+        var limiters = Contenders.CreateLimiterDictionary();
+        using var registry = Contenders.CreateRegistry();
+        using var registryDetecting = Contenders.CreateDetectingRegistry();
 
         Contender[] contenders =
         [
@@ -46,14 +47,19 @@ internal static class FifoCheck
                 var lease = await rateLimiter.AcquireAsync(Key);
                 return lease.IsAcquired ? lease.Dispose : throw new InvalidOperationException("Rejected.");
             }),
+            new("ConcurrentDictionary<string,ConcurrencyLimiter> (per key, leaks)", async () =>
+            {
+                var lease = await Contenders.GetLimiter(limiters, Key).AcquireAsync();
+                return lease.IsAcquired ? lease.Dispose : throw new InvalidOperationException("Rejected.");
+            }),
             new("KeyedLockRegistry (default)", async () =>
             {
                 var lease = await registry.AcquireAsync(Key);
                 return lease.Dispose;
             }),
-            new("KeyedLockRegistry (DetectReentrancy=false)", async () =>
+            new("KeyedLockRegistry (DetectReentrancy=true, opt-in)", async () =>
             {
-                var lease = await registryNoReentrancy.AcquireAsync(Key);
+                var lease = await registryDetecting.AcquireAsync(Key);
                 return lease.Dispose;
             }),
         ];

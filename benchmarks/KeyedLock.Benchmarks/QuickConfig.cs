@@ -1,8 +1,8 @@
 using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Diagnosers;
-using Perfolizer.Horology;
 using BenchmarkDotNet.Jobs;
+using Perfolizer.Horology;
 
 namespace KeyedLock.Benchmarks;
 
@@ -23,5 +23,9 @@ public sealed class QuickConfig : ManualConfig
         AddDiagnoser(MemoryDiagnoser.Default);
         AddColumn(StatisticColumn.Min, StatisticColumn.Median);
         WithOrderer(new BenchmarkDotNet.Order.DefaultOrderer(BenchmarkDotNet.Order.SummaryOrderPolicy.Declared));
+
+        // Building the generated project takes minutes on a loaded 2-core machine; the default 2-minute limit
+        // killed whole runs there.
+        WithBuildTimeout(TimeSpan.FromMinutes(15));
     }
 }

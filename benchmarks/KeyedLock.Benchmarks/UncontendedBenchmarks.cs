@@ -64,6 +64,22 @@ public class UncontendedBenchmarks
         }
     }
 
+    [Benchmark(OperationsPerInvoke = KeyCount, Description = "ConcurrentDictionary<string,ConcurrencyLimiter> (per key, leaks)")]
+    public async Task LimiterPerKey()
+    {
+        var keys = _keys;
+        for (var i = 0; i < keys.Length; i++)
+        {
+            var lease = await Contenders.GetLimiter(_contenders.Limiters, keys[i]).AcquireAsync();
+            if (!lease.IsAcquired)
+            {
+                throw new InvalidOperationException("The limiter rejected an uncontended request.");
+            }
+
+            lease.Dispose();
+        }
+    }
+
     [Benchmark(OperationsPerInvoke = KeyCount, Description = "KeyedLockRegistry (default)")]
     public async Task Registry()
     {
@@ -75,13 +91,13 @@ public class UncontendedBenchmarks
         }
     }
 
-    [Benchmark(OperationsPerInvoke = KeyCount, Description = "KeyedLockRegistry (DetectReentrancy=false)")]
-    public async Task RegistryNoReentrancy()
+    [Benchmark(OperationsPerInvoke = KeyCount, Description = "KeyedLockRegistry (DetectReentrancy=true, opt-in)")]
+    public async Task RegistryDetecting()
     {
         var keys = _keys;
         for (var i = 0; i < keys.Length; i++)
         {
-            var lease = await _contenders.RegistryNoReentrancy.AcquireAsync(keys[i]);
+            var lease = await _contenders.RegistryDetecting.AcquireAsync(keys[i]);
             lease.Dispose();
         }
     }

@@ -14,6 +14,20 @@ namespace KeyedLock;
 /// all (it still respects arrival order: it fails when others are queued). Any other negative value is rejected
 /// with <see cref="ArgumentOutOfRangeException"/>.
 /// </para>
+/// <para>
+/// Cancellation: a cancelled acquisition always ends as a <see cref="TaskCanceledException"/> whose
+/// <see cref="OperationCanceledException.CancellationToken"/> is the caller's token (the task is
+/// <see cref="TaskStatus.Canceled"/>), whether the token was cancelled before the call, while the request was queued,
+/// and whether the result is awaited directly or through <see cref="ValueTask{TResult}.AsTask"/>: the same as
+/// <see cref="SemaphoreSlim.WaitAsync(CancellationToken)"/> and the framework's rate limiters. Catch
+/// <see cref="OperationCanceledException"/> (its base type) as usual.
+/// </para>
+/// <para>
+/// Re-entrancy: acquiring a key that the caller already holds waits for it, as on a semaphore (the zero-timeout
+/// probe reports <see cref="KeyedLockFailureReason.TimedOut"/>; a child task waits its turn). Detecting a flow that
+/// awaits its own key is an opt-in diagnostic of <see cref="KeyedLockRegistry"/>
+/// (<see cref="KeyedLockOptions.DetectReentrancy"/>).
+/// </para>
 /// </remarks>
 public interface IKeyedLockProvider
 {
@@ -24,15 +38,16 @@ public interface IKeyedLockProvider
     /// <returns>The lease; dispose it to release the key.</returns>
     /// <exception cref="KeyedLockTimeoutException">The timeout elapsed before the key was granted.</exception>
     /// <exception cref="KeyedLockQueueFullException">The per-key queue limit was reached.</exception>
-    /// <exception cref="KeyedLockRecursionException">The current async flow already holds <paramref name="key"/>.</exception>
+    /// <exception cref="KeyedLockRecursionException">Only with re-entrancy detection turned on: the current async flow already holds <paramref name="key"/>.</exception>
     /// <exception cref="KeyedLockUnavailableException">The provider's backing store cannot be reached.</exception>
-    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled first.</exception>
+    /// <exception cref="TaskCanceledException"><paramref name="cancellationToken"/> was cancelled before the key was granted (carries that token).</exception>
     ValueTask<KeyedLockLease> AcquireAsync(string key, TimeSpan timeout, CancellationToken cancellationToken = default);
 
     /// <summary>Waits until <paramref name="key"/> is granted, without a timeout.</summary>
     /// <param name="key">The key to lock (compared ordinally). Must not be null or empty.</param>
     /// <param name="cancellationToken">Stops waiting; the waiter leaves the queue at once.</param>
     /// <returns>The lease; dispose it to release the key.</returns>
+    /// <exception cref="TaskCanceledException"><paramref name="cancellationToken"/> was cancelled before the key was granted (carries that token).</exception>
     ValueTask<KeyedLockLease> AcquireAsync(string key, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -41,8 +56,9 @@ public interface IKeyedLockProvider
     /// </summary>
     /// <param name="key">The key to lock (compared ordinally). Must not be null or empty.</param>
     /// <param name="timeout">The longest time to wait in the queue; <see cref="TimeSpan.Zero"/> does not wait.</param>
-    /// <param name="cancellationToken">Stops waiting (throws <see cref="OperationCanceledException"/>).</param>
+    /// <param name="cancellationToken">Stops waiting (throws <see cref="TaskCanceledException"/> carrying this token).</param>
     /// <returns>An attempt that holds either a lease or the reason it failed.</returns>
+    /// <exception cref="TaskCanceledException"><paramref name="cancellationToken"/> was cancelled before the key was granted (carries that token).</exception>
     ValueTask<KeyedLockAttempt> TryAcquireAsync(string key, TimeSpan timeout, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -53,5 +69,6 @@ public interface IKeyedLockProvider
     /// <param name="timeout">The longest total time to wait for all keys.</param>
     /// <param name="cancellationToken">Stops waiting; nothing stays held.</param>
     /// <returns>One lease that releases all keys (in reverse order) when disposed.</returns>
+    /// <exception cref="TaskCanceledException"><paramref name="cancellationToken"/> was cancelled before every key was granted (carries that token).</exception>
     ValueTask<KeyedLockLease> AcquireAsync(IReadOnlyCollection<string> keys, TimeSpan timeout, CancellationToken cancellationToken = default);
 }

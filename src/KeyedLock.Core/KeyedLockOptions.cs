@@ -16,12 +16,26 @@ public sealed class KeyedLockOptions
     public int MaxQueueLengthPerKey { get; set; } = UnboundedQueue;
 
     /// <summary>
-    /// Whether acquiring a key that the current async flow already holds throws
-    /// <see cref="KeyedLockRecursionException"/> (default <see langword="true"/>). Detection tracks held keys in an
-    /// <see cref="AsyncLocal{T}"/>, which costs one small allocation per acquisition; turn it off only on hot paths
-    /// whose code cannot re-enter.
+    /// An opt-in diagnostic (default <see langword="false"/>): when on, acquiring a key that the current async flow
+    /// already holds throws <see cref="KeyedLockRecursionException"/> instead of waiting forever.
     /// </summary>
-    public bool DetectReentrancy { get; set; } = true;
+    /// <remarks>
+    /// <para>
+    /// Off by default because it cannot tell a deadlock from a correct program. Held keys are tracked in an
+    /// <see cref="AsyncLocal{T}"/>, and an <see cref="AsyncLocal{T}"/> is inherited by every task the holder starts:
+    /// with detection on, a <c>Task.Run</c> child or an unawaited acquisition that would simply wait its turn (and be
+    /// granted after the holder releases) throws, and so does a holder that probes its own key with
+    /// <see cref="TimeSpan.Zero"/> (which would otherwise get <see cref="KeyedLockFailureReason.TimedOut"/>) or takes a
+    /// second slot under <see cref="MaxConcurrencyPerKey"/> &gt; 1.
+    /// </para>
+    /// <para>
+    /// It also costs about 128 bytes and tens of nanoseconds per acquisition (an <see cref="ExecutionContext"/> change)
+    /// and walks the flow's held keys on every acquisition. Turn it on in development or tests to find code that
+    /// awaits its own key; a flow that really re-enters without it waits forever, exactly as on a
+    /// <see cref="SemaphoreSlim"/>.
+    /// </para>
+    /// </remarks>
+    public bool DetectReentrancy { get; set; }
 
     /// <summary>Throws when an option is out of range.</summary>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>

@@ -15,7 +15,8 @@ namespace KeyedLock;
 /// <item>Up to <see cref="KeyedLockOptions.MaxConcurrencyPerKey"/> holders per key.</item>
 /// <item>Leak-free: a key's state exists only while it has a holder or a waiter (<see cref="Count"/>).</item>
 /// <item>Timeouts and cancellation remove the waiter at once.</item>
-/// <item>The uncontended acquire and release allocate nothing (with <see cref="KeyedLockOptions.DetectReentrancy"/> off).</item>
+/// <item>The uncontended acquire and release allocate nothing; a steady queue of waiters without timeout or token allocates nothing either.</item>
+/// <item>Waits that are not granted at once are traced on the <c>KeyedLock</c> activity source (<see cref="KeyedLockDiagnostics"/>).</item>
 /// </list>
 /// </remarks>
 public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
@@ -26,7 +27,10 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
     private readonly bool _detectReentrancy;
     private readonly TimeProvider _time;
     private readonly RegistryMetrics _metrics;
-    private readonly LockWaiter?[] _waiterPool;
+    private const int MaxPooledWaiters = 1024;
+    private readonly StripeGate _waiterPoolGate = new();
+    private LockWaiter?[] _waiterPool = new LockWaiter?[16];
+    private int _waiterPoolCount;
     private readonly Func<KeyedLockLease, KeyedLockLease> _trackHeldInCallerFlow;
     private long _lastGrantId;
 
@@ -57,7 +61,6 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
         }
 
         _stripeShift = 32 - BitOperations.Log2((uint)stripeCount);
-        _waiterPool = new LockWaiter?[Math.Max(8, Environment.ProcessorCount * 4)];
         _metrics = new RegistryMetrics(meterFactory, () => Count);
         _trackHeldInCallerFlow = lease =>
         {
@@ -169,6 +172,19 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
         return CallerFlow.Complete(acquisition, _trackHeldInCallerFlow);
     }
 
+    /// <summary>The stripe that holds <paramref name="key"/>'s entry (for tests).</summary>
+    internal LockStripe StripeOf(string key) => _stripes[(int)((uint)key.GetHashCode() >> _stripeShift)];
+
+    /// <summary>How many waiters are queued on <paramref name="key"/> right now (holders not counted); for tests.</summary>
+    internal int QueueLength(string key)
+    {
+        var stripe = StripeOf(key);
+        using (stripe.Gate.EnterScope())
+        {
+            return stripe.FindLocked(key, key.GetHashCode())?.Queued ?? 0;
+        }
+    }
+
     /// <summary>Disposes the registry's private meter, if it created one. Held leases stay valid.</summary>
     public void Dispose() => _metrics.Dispose();
 
@@ -192,7 +208,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
         var hash = key.GetHashCode();
         var stripe = _stripes[(int)((uint)hash >> _stripeShift)];
         EnterStatus status;
-        lock (stripe.Gate)
+        using (stripe.Gate.EnterScope())
         {
             var entry = stripe.GetOrAddLocked(key, hash);
             if (entry.Queued == 0 && entry.Holders < MaxConcurrencyPerKey)
@@ -224,6 +240,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
                 waiter.IsAttempt = isAttempt;
                 waiter.CancellationToken = cancellationToken;
                 waiter.WaitStarted = _metrics.WaitDurationEnabled ? _time.GetTimestamp() : 0;
+                waiter.Traced = KeyedLockTracing.Source.HasListeners();
                 entry.EnqueueLocked(waiter);
                 lease = default;
                 status = EnterStatus.Queued;
@@ -238,7 +255,12 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
                 break;
             case EnterStatus.Queued:
                 _metrics.WaiterQueued(1);
-                if (!waiter!.Pooled)
+                if (waiter!.Traced)
+                {
+                    waiter.StartTrace();
+                }
+
+                if (!waiter.Pooled)
                 {
                     waiter.ArmRegistrations(_time);
                 }
@@ -246,9 +268,11 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
                 break;
             case EnterStatus.QueueFull:
                 _metrics.Acquisition(RegistryMetrics.QueueFull);
+                KeyedLockTracing.Refused(key, KeyedLockTracing.InProcessProvider, RegistryMetrics.QueueFull);
                 break;
             default:
                 _metrics.Acquisition(RegistryMetrics.TimedOut);
+                KeyedLockTracing.Refused(key, KeyedLockTracing.InProcessProvider, RegistryMetrics.TimedOut);
                 break;
         }
 
@@ -261,7 +285,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
         var stripe = entry.Stripe;
         LockWaiter? next = null;
         long heldSince;
-        lock (stripe.Gate)
+        using (stripe.Gate.EnterScope())
         {
             if (!entry.TryRemoveHolderLocked(id, out heldSince))
             {
@@ -296,14 +320,14 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
             _metrics.LeaseGranted();
             _metrics.Acquisition(RegistryMetrics.Acquired);
             _metrics.WaitEnded(RegistryMetrics.Acquired, next.WaitStarted, _time);
-            next.Complete(null);
+            next.Complete(null, RegistryMetrics.Acquired);
         }
     }
 
     /// <summary>Timeout or cancellation of a queued waiter: removes it at once unless it was granted first.</summary>
     internal void CompleteWaiterEarly(LockWaiter waiter, WaiterOutcome outcome)
     {
-        lock (waiter.Entry!.Stripe.Gate)
+        using (waiter.Entry!.Stripe.Gate.EnterScope())
         {
             // Read the entry under the gate: a waiter is only ever queued on one entry, and Entry is cleared only
             // after the waiter completed, which requires winning here first.
@@ -328,12 +352,16 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
 
         // A timed-out AcquireAsync completes faulted (so the ValueTask reports IsFaulted, not IsCompletedSuccessfully);
         // a timed-out TryAcquireAsync completes with a result that its GetResult turns into a failed attempt.
-        waiter.Complete(outcome switch
-        {
-            WaiterOutcome.Canceled => new OperationCanceledException(waiter.CancellationToken),
-            WaiterOutcome.TimedOut when !waiter.IsAttempt => new KeyedLockTimeoutException(waiter.Key, waiter.Timeout),
-            _ => null,
-        });
+        // A cancelled one throws TaskCanceledException with the caller's token, as when the token fired before the
+        // call (ValueTask.FromCanceled) and as SemaphoreSlim.WaitAsync does: one type whatever the moment.
+        waiter.Complete(
+            outcome switch
+            {
+                WaiterOutcome.Canceled => new TaskCanceledException(null, null, waiter.CancellationToken),
+                WaiterOutcome.TimedOut when !waiter.IsAttempt => new KeyedLockTimeoutException(waiter.Key, waiter.Timeout),
+                _ => null,
+            },
+            result);
     }
 
     /// <summary>Rejects every waiter queued on the entry right now; only a current holder may do it.</summary>
@@ -341,7 +369,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
     {
         List<LockWaiter>? aborted = null;
         string key;
-        lock (entry.Stripe.Gate)
+        using (entry.Stripe.Gate.EnterScope())
         {
             if (!entry.HoldsUnsafe(id))
             {
@@ -367,7 +395,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
             _metrics.WaiterQueued(-1);
             _metrics.Acquisition(RegistryMetrics.Aborted);
             _metrics.WaitEnded(RegistryMetrics.Aborted, waiter.WaitStarted, _time);
-            waiter.Complete(new KeyedLockAbortedException(key, reason));
+            waiter.Complete(new KeyedLockAbortedException(key, reason), RegistryMetrics.Aborted);
         }
 
         return aborted.Count;
@@ -397,16 +425,21 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private long NextGrantId() => Interlocked.Increment(ref _lastGrantId);
 
+    /// <summary>
+    /// Takes a reusable waiter (no timer, no cancellable token) or creates one. The pool is a stack behind its own
+    /// gate (taken inside a stripe's gate, never the other way round) that grows to the largest number of such
+    /// waiters queued at once, up to <see cref="MaxPooledWaiters"/>: a steady queue of any depth allocates nothing.
+    /// </summary>
     private LockWaiter RentWaiter(bool pooled)
     {
         if (pooled)
         {
-            var pool = _waiterPool;
-            for (var i = 0; i < pool.Length; i++)
+            using (_waiterPoolGate.EnterScope())
             {
-                var waiter = Interlocked.Exchange(ref pool[i], null);
-                if (waiter is not null)
+                if (_waiterPoolCount > 0)
                 {
+                    var waiter = _waiterPool[--_waiterPoolCount]!;
+                    _waiterPool[_waiterPoolCount] = null;
                     return waiter;
                 }
             }
@@ -417,12 +450,30 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
 
     internal void ReturnWaiter(LockWaiter waiter)
     {
-        var pool = _waiterPool;
-        for (var i = 0; i < pool.Length; i++)
+        using (_waiterPoolGate.EnterScope())
         {
-            if (Interlocked.CompareExchange(ref pool[i], waiter, null) is null)
+            if (_waiterPoolCount == _waiterPool.Length)
             {
-                return;
+                if (_waiterPool.Length >= MaxPooledWaiters)
+                {
+                    return;
+                }
+
+                Array.Resize(ref _waiterPool, _waiterPool.Length * 2);
+            }
+
+            _waiterPool[_waiterPoolCount++] = waiter;
+        }
+    }
+
+    /// <summary>How many waiters are pooled for reuse right now (for tests).</summary>
+    internal int PooledWaiters
+    {
+        get
+        {
+            using (_waiterPoolGate.EnterScope())
+            {
+                return _waiterPoolCount;
             }
         }
     }

@@ -5,7 +5,7 @@ namespace KeyedLock.Postgres;
 /// <summary>
 /// Reports whether a <see cref="PostgresKeyedLockProvider"/> can reach its database (it opens a connection from the
 /// provider's data source and runs <c>SELECT 1</c>). Registered by <c>UsePostgres</c>; add it with
-/// <c>services.AddHealthChecks().AddCheck&lt;PostgresKeyedLockHealthCheck&gt;("keyedlock")</c>.
+/// <c>services.AddHealthChecks().AddKeyedLockPostgres()</c>.
 /// </summary>
 /// <param name="provider">The provider to check.</param>
 public sealed class PostgresKeyedLockHealthCheck(PostgresKeyedLockProvider provider) : IHealthCheck

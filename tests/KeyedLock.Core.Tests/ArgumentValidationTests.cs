@@ -71,12 +71,12 @@ public sealed class ArgumentValidationTests
     }
 
     [Fact]
-    public void Defaults_AreAMutexWithAnUnboundedQueue()
+    public void Defaults_AreAMutexWithAnUnboundedQueue_WithoutReentrancyDetection()
     {
         using var registry = new KeyedLockRegistry();
         Assert.Equal(1, registry.MaxConcurrencyPerKey);
         Assert.Equal(KeyedLockOptions.UnboundedQueue, registry.MaxQueueLengthPerKey);
-        Assert.True(new KeyedLockOptions().DetectReentrancy);
+        Assert.False(new KeyedLockOptions().DetectReentrancy);
     }
 
     [Fact]

@@ -34,7 +34,7 @@ public sealed class EntryLifetimeTests
         Assert.Equal(1, registry.Count);
         a.Dispose();
         Assert.Equal(1, registry.Count); // handed off to the granted waiter
-        (await granted).Dispose();
+        (await granted.Bounded()).Dispose();
         Assert.Equal(0, registry.Count);
     }
 
@@ -47,7 +47,7 @@ public sealed class EntryLifetimeTests
         var waiter = registry.AcquireAsync("k", TimeSpan.FromSeconds(1));
         var copy = holder;
         holder.Dispose();
-        var lease = await waiter;
+        var lease = await waiter.Bounded();
         copy.Dispose(); // stale release: ignored
         Assert.Equal(1, registry.Count);
         lease.Dispose();
@@ -87,10 +87,10 @@ public sealed class EntryLifetimeTests
                     switch (mode)
                     {
                         case 0:
-                            lease = await registry.AcquireAsync(key);
+                            lease = await registry.AcquireAsync(key).Bounded();
                             break;
                         case 1:
-                            var attempt = await registry.TryAcquireAsync(key, TimeSpan.Zero);
+                            var attempt = await registry.TryAcquireAsync(key, TimeSpan.Zero).Bounded();
                             if (!attempt.Succeeded)
                             {
                                 continue;
@@ -99,10 +99,10 @@ public sealed class EntryLifetimeTests
                             lease = attempt.Lease;
                             break;
                         case 2:
-                            lease = await registry.AcquireAsync(key, cts!.Token);
+                            lease = await registry.AcquireAsync(key, cts!.Token).Bounded();
                             break;
                         default:
-                            lease = await registry.AcquireAsync(key, TimeSpan.FromMilliseconds(random.Next(1, 3)));
+                            lease = await registry.AcquireAsync(key, TimeSpan.FromMilliseconds(random.Next(1, 3))).Bounded();
                             break;
                     }
                 }
@@ -165,16 +165,17 @@ public sealed class EntryLifetimeTests
 }
 
 [Collection(Serial.Name)]
+[Trait("Category", "Stress")]
 public sealed class EntryLeakTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     [Fact]
     public async Task OneMillionDistinctKeys_LeaveCountZero_AndMemoryBackNearTheStart()
     {
         using var registry = new KeyedLockRegistry();
-        await PassKeysThroughAsync(registry, "warmup", 20_000);
+        await PassKeysThroughAsync(registry, "warmup", 20_000).Bounded();
         var before = GC.GetTotalMemory(forceFullCollection: true);
 
-        await PassKeysThroughAsync(registry, "run", 1_000_000);
+        await PassKeysThroughAsync(registry, "run", 1_000_000).Bounded();
 
         Assert.Equal(0, registry.Count);
         var after = GC.GetTotalMemory(forceFullCollection: true);
@@ -234,7 +235,7 @@ public sealed class EntryLeakTests(Xunit.Abstractions.ITestOutputHelper output)
                 KeyedLockLease lease;
                 if (i % 16 != 0)
                 {
-                    lease = await registry.AcquireAsync(key);
+                    lease = await registry.AcquireAsync(key).Bounded();
                 }
                 else
                 {
@@ -247,14 +248,14 @@ public sealed class EntryLeakTests(Xunit.Abstractions.ITestOutputHelper output)
                     cts.Cancel();
                     try
                     {
-                        await canceled;
+                        await canceled.Bounded();
                     }
                     catch (OperationCanceledException)
                     {
                     }
 
                     lease.Dispose();
-                    lease = await waiter;
+                    lease = await waiter.Bounded();
                 }
 
                 held.Enqueue(lease);

@@ -22,7 +22,7 @@ public sealed class FifoAndHandOffTests
                 Assert.False(waiters[j].IsCompleted, $"waiter {j} must still wait while waiter {i} holds");
             }
 
-            current = await waiters[i];
+            current = await waiters[i].Bounded();
             Assert.True(current.IsHeld);
             Assert.Equal(1, registry.Count);
         }
@@ -48,9 +48,9 @@ public sealed class FifoAndHandOffTests
         Assert.True(waiter.IsCompletedSuccessfully);
         Assert.False(late.IsCompleted);
 
-        (await waiter).Dispose();
+        (await waiter.Bounded()).Dispose();
         Assert.True(late.IsCompletedSuccessfully);
-        (await late).Dispose();
+        (await late.Bounded()).Dispose();
         Assert.Equal(0, registry.Count);
     }
 
@@ -74,7 +74,7 @@ public sealed class FifoAndHandOffTests
         var next = await registry.TryAcquireAsync("k", TimeSpan.Zero).Bounded();
         Assert.True(next.Succeeded);
         next.Dispose();
-        (await queued).Dispose();
+        (await queued.Bounded()).Dispose();
         Assert.Equal(0, registry.Count);
     }
 
@@ -91,13 +91,13 @@ public sealed class FifoAndHandOffTests
         holder.Dispose();
         Assert.True(first.IsCompletedSuccessfully);
         Assert.False(second.IsCompleted);
-        (await first).Dispose();
+        (await first.Bounded()).Dispose();
         Assert.True(second.IsCompletedSuccessfully);
         Assert.False(third.IsCompleted);
-        var attempt = await second;
+        var attempt = await second.Bounded();
         Assert.True(attempt.Succeeded);
         attempt.Dispose();
-        (await third).Dispose();
+        (await third.Bounded()).Dispose();
         Assert.Equal(0, registry.Count);
         Assert.Equal(0, time.ActiveTimers);
     }
@@ -130,7 +130,7 @@ public sealed class FifoAndHandOffTests
 
         async Task WaitAsync()
         {
-            var lease = await registry.AcquireAsync("k");
+            var lease = await registry.AcquireAsync("k").Bounded();
             resumed.SetResult((Environment.CurrentManagedThreadId, ReleaseProbe.InsideRelease));
             lease.Dispose();
         }
@@ -161,7 +161,7 @@ public sealed class FifoAndHandOffTests
 
         async Task WaitAsync()
         {
-            var lease = await registry.AcquireAsync("k", TimeSpan.FromMinutes(1), cts.Token);
+            var lease = await registry.AcquireAsync("k", TimeSpan.FromMinutes(1), cts.Token).Bounded();
             resumed.SetResult(ReleaseProbe.InsideRelease);
             lease.Dispose();
         }
@@ -176,7 +176,7 @@ public sealed class FifoAndHandOffTests
         Assert.True(b.IsCompletedSuccessfully);
         Assert.Equal(2, registry.Count);
         a.Dispose();
-        (await b).Dispose();
+        (await b.Bounded()).Dispose();
         Assert.Equal(0, registry.Count);
     }
 
@@ -192,9 +192,9 @@ public sealed class FifoAndHandOffTests
         Assert.True(decomposed.IsCompletedSuccessfully);
         Assert.Equal(4, registry.Count);
         lower.Dispose();
-        (await upper).Dispose();
+        (await upper.Bounded()).Dispose();
         composed.Dispose();
-        (await decomposed).Dispose();
+        (await decomposed.Bounded()).Dispose();
         Assert.Equal(0, registry.Count);
     }
 

@@ -124,7 +124,7 @@ public sealed class GrantCancelRaceTests
         {
             try
             {
-                using var lease = await registry.AcquireAsync("k", token);
+                using var lease = await registry.AcquireAsync("k", token).Bounded();
                 detector.Enter("k");
                 await Task.Yield();
                 detector.Exit("k");

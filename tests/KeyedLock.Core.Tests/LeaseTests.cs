@@ -13,7 +13,7 @@ public sealed class LeaseTests
 
         first.Dispose();
         Assert.True(second.IsCompletedSuccessfully);
-        var secondLease = await second;
+        var secondLease = await second.Bounded();
 
         // Releasing the first grant again (also through a copy, sync or async) must not touch the second grant.
         first.Dispose();
@@ -25,7 +25,7 @@ public sealed class LeaseTests
         Assert.False(copy.IsHeld);
 
         await secondLease.DisposeAsync();
-        (await third).Dispose();
+        (await third.Bounded()).Dispose();
         Assert.Equal(0, registry.Count);
     }
 
@@ -80,10 +80,10 @@ public sealed class LeaseTests
         var waiter = registry.AcquireAsync("a");
         var attemptWaiter = registry.TryAcquireAsync("a", TimeSpan.FromMinutes(1));
         a1.Dispose();
-        var handedOff = await waiter;
+        var handedOff = await waiter.Bounded();
         tokens.Add(handedOff.FencingToken);
         a2.Dispose();
-        var attempt = await attemptWaiter;
+        var attempt = await attemptWaiter.Bounded();
         tokens.Add(attempt.Lease.FencingToken);
         b.Dispose();
         handedOff.Dispose();
@@ -111,7 +111,7 @@ public sealed class LeaseTests
         {
             for (var i = 0; i < 2000; i++)
             {
-                using var lease = await registry.AcquireAsync("k" + (i % 3));
+                using var lease = await registry.AcquireAsync("k" + (i % 3)).Bounded();
                 tokens.Add(lease.FencingToken);
             }
         }))).Bounded();
@@ -175,7 +175,7 @@ public sealed class LeaseTests
         var a = await first.AcquireAsync("k").Bounded();
         var b = second.AcquireAsync("k");
         Assert.True(b.IsCompletedSuccessfully);
-        (await b).Dispose();
+        (await b.Bounded()).Dispose();
         Assert.True(a.IsHeld);
         a.Dispose();
     }

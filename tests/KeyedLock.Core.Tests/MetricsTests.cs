@@ -22,7 +22,7 @@ public sealed class MetricsTests
         time.Advance(TimeSpan.FromSeconds(1));
         await cts.CancelAsync();
         holder.Dispose();
-        (await granted).Dispose();
+        (await granted.Bounded()).Dispose();
         await Assert.ThrowsAsync<KeyedLockTimeoutException>(() => timedOut.AsTask()).Bounded();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => canceled.AsTask()).Bounded();
 
@@ -58,7 +58,7 @@ public sealed class MetricsTests
         await Assert.ThrowsAsync<KeyedLockTimeoutException>(() => timesOut.AsTask()).Bounded();
         time.Advance(TimeSpan.FromSeconds(2));
         holder.Dispose();                   // held 3 s; the waiter waited 3 s
-        var lease = await waiter;
+        var lease = await waiter.Bounded();
         time.Advance(TimeSpan.FromSeconds(0.5));
         lease.Dispose();                    // held 0.5 s
 
@@ -67,6 +67,56 @@ public sealed class MetricsTests
         Assert.Contains(waits, m => m.Value == 3.0 && m.Tag(KeyedLockMetrics.ResultTag) == "acquired");
         var holds = recorder.Of(KeyedLockMetrics.HoldDuration).Select(m => m.Value).Order().ToArray();
         Assert.Equal([0.5, 3.0], holds);
+    }
+
+    [Fact]
+    public async Task WaitDurations_OfCanceledAndAbortedWaits_AreTaggedWithTheirResult()
+    {
+        var time = new ManualTimeProvider();
+        using var meters = new TestMeterFactory();
+        using var recorder = new MeterRecorder(KeyedLockMetrics.MeterName, meters);
+        using var registry = new KeyedLockRegistry(null, time, meters);
+        using var cts = new CancellationTokenSource();
+
+        var holder = await registry.HoldAsync("k");
+        var canceled = registry.AcquireAsync("k", cts.Token);
+        var aborted = registry.AcquireAsync("k");
+        time.Advance(TimeSpan.FromSeconds(2));
+        cts.Cancel();
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(1, holder.AbortWaiters(new InvalidOperationException("boom")));
+        await Assert.ThrowsAsync<TaskCanceledException>(() => canceled.AsTask()).Bounded();
+        await Assert.ThrowsAsync<KeyedLockAbortedException>(() => aborted.AsTask()).Bounded();
+        time.Advance(TimeSpan.FromSeconds(1));
+        holder.Dispose();
+
+        var waits = recorder.Of(KeyedLockMetrics.WaitDuration).Select(m => (m.Value, m.Tag(KeyedLockMetrics.ResultTag))).Order().ToArray();
+        Assert.Equal([(2.0, "canceled"), (3.0, "aborted")], waits);
+        Assert.Equal([4.0], recorder.Of(KeyedLockMetrics.HoldDuration).Select(m => m.Value).ToArray());
+        Assert.Equal(0, recorder.Sum(KeyedLockMetrics.QueuedWaiters));
+    }
+
+    [Fact]
+    public async Task AWaitOrHoldThatStartedBeforeAnyoneListened_RecordsNoDuration()
+    {
+        var time = new ManualTimeProvider();
+        using var meters = new TestMeterFactory();
+        using var registry = new KeyedLockRegistry(null, time, meters);
+        var holder = await registry.HoldAsync("k");
+        var waiter = registry.AcquireAsync("k");
+
+        using var recorder = new MeterRecorder(KeyedLockMetrics.MeterName, meters);
+        time.Advance(TimeSpan.FromSeconds(2));
+        holder.Dispose();
+        var lease = await waiter.Bounded();
+        time.Advance(TimeSpan.FromSeconds(1));
+        lease.Dispose();
+
+        // The wait and the first hold started while nobody listened (no start time): nothing is recorded for them,
+        // rather than a duration measured from timestamp 0. The hand-off's hold started after: 1 s.
+        Assert.Empty(recorder.Of(KeyedLockMetrics.WaitDuration));
+        Assert.Equal([1.0], recorder.Of(KeyedLockMetrics.HoldDuration).Select(m => m.Value).ToArray());
+        Assert.Equal(1, recorder.Sum(KeyedLockMetrics.Acquisitions, KeyedLockMetrics.ResultTag, "acquired"));
     }
 
     [Fact]
@@ -88,7 +138,7 @@ public sealed class MetricsTests
         a.Dispose();
         Assert.Equal(3, recorder.Sum(KeyedLockMetrics.ActiveLeases));
         Assert.Equal(0, recorder.Sum(KeyedLockMetrics.QueuedWaiters));
-        (await waiter).Dispose();
+        (await waiter.Bounded()).Dispose();
         a2.Dispose();
         b.Dispose();
         Assert.Equal(0, recorder.Sum(KeyedLockMetrics.ActiveLeases));

@@ -161,7 +161,7 @@ public sealed class MultiKeyTests
         {
             for (var i = 0; i < 2000; i++)
             {
-                await using var lease = await registry.AcquireAsync(keys, Timeout.InfiniteTimeSpan);
+                await using var lease = await registry.AcquireAsync(keys, Timeout.InfiniteTimeSpan).Bounded();
                 foreach (var key in keys)
                 {
                     detector.Enter(key);

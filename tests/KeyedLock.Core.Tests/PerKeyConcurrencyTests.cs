@@ -30,15 +30,15 @@ public sealed class PerKeyConcurrencyTests
         Assert.True(waiters[2].IsCompletedSuccessfully);
         Assert.False(waiters[3].IsCompleted);
 
-        var w0 = await waiters[0];
-        var w1 = await waiters[1];
-        var w2 = await waiters[2];
+        var w0 = await waiters[0].Bounded();
+        var w1 = await waiters[1].Bounded();
+        var w2 = await waiters[2].Bounded();
         w0.Dispose();
         Assert.True(waiters[3].IsCompletedSuccessfully);
         w1.Dispose();
         w2.Dispose();
         Assert.Equal(1, registry.Count);
-        (await waiters[3]).Dispose();
+        (await waiters[3].Bounded()).Dispose();
         Assert.Equal(0, registry.Count);
     }
 
@@ -59,8 +59,8 @@ public sealed class PerKeyConcurrencyTests
         Assert.True(b.IsHeld);
 
         b.Dispose();
-        (await w1).Dispose();
-        (await w2).Dispose();
+        (await w1.Bounded()).Dispose();
+        (await w2.Bounded()).Dispose();
         Assert.Equal(0, registry.Count);
     }
 
@@ -75,7 +75,7 @@ public sealed class PerKeyConcurrencyTests
             for (var i = 0; i < 500; i++)
             {
                 var key = "k" + ((t + i) % 2);
-                using var lease = await registry.AcquireAsync(key);
+                using var lease = await registry.AcquireAsync(key).Bounded();
                 detector.Enter(key);
                 await Task.Yield();
                 detector.Exit(key);

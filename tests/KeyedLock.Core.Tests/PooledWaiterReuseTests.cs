@@ -32,7 +32,8 @@ public sealed class PooledWaiterReuseTests
                 toRelease.Dispose();
                 Volatile.Write(ref done, i);
             }
-        }) { IsBackground = true };
+        })
+        { IsBackground = true };
         releaser.Start();
 
         var holder = await registry.AcquireAsync("k").Bounded();

@@ -13,7 +13,7 @@ public sealed class QueueLimitTests
 
         var attempt = registry.TryAcquireAsync("k", Timeout.InfiniteTimeSpan);
         Assert.True(attempt.IsCompletedSuccessfully, "a full queue answers at once, without waiting");
-        var result = await attempt;
+        var result = await attempt.Bounded();
         Assert.False(result.Succeeded);
         Assert.Equal(KeyedLockFailureReason.QueueFull, result.FailureReason);
 
@@ -26,8 +26,8 @@ public sealed class QueueLimitTests
 
         // The rejections did not queue: exactly w1 and w2 follow the holder.
         holder.Dispose();
-        (await w1).Dispose();
-        (await w2).Dispose();
+        (await w1.Bounded()).Dispose();
+        (await w2.Bounded()).Dispose();
         Assert.Equal(0, registry.Count);
     }
 
@@ -40,7 +40,7 @@ public sealed class QueueLimitTests
         var waiter = registry.AcquireAsync("k");
         Assert.Equal(KeyedLockFailureReason.QueueFull, (await registry.TryAcquireAsync("k", TimeSpan.Zero).Bounded()).FailureReason);
         holder.Dispose();
-        (await waiter).Dispose();
+        (await waiter.Bounded()).Dispose();
     }
 
     [Fact]
@@ -69,7 +69,7 @@ public sealed class QueueLimitTests
         Assert.False(wb.IsCompleted);
         a.Dispose();
         b.Dispose();
-        (await wa).Dispose();
-        (await wb).Dispose();
+        (await wa.Bounded()).Dispose();
+        (await wb.Bounded()).Dispose();
     }
 }

@@ -1,16 +1,35 @@
 namespace KeyedLock.Tests;
 
+/// <summary>
+/// The opt-in re-entrancy diagnostic (<see cref="KeyedLockOptions.DetectReentrancy"/> = true).
+/// </summary>
 /// <remarks>
-/// Acquisitions here are awaited directly (not through <c>Bounded()</c>, whose <c>AsTask()</c> reads the result on
-/// another flow): they are of free keys and complete synchronously, so they cannot hang.
+/// Detection records held keys in the caller's async flow, so acquisitions here are read in this flow: a free key is
+/// granted synchronously and taken with <see cref="Granted"/> (no await at all, so nothing can hang); reading it
+/// through <c>Bounded()</c> (<c>AsTask()</c>) would record it on another flow. Every await that could wait is bounded.
 /// </remarks>
 public sealed class ReentrancyTests
 {
+    private static KeyedLockRegistry Detecting() => new(new KeyedLockOptions { DetectReentrancy = true });
+
+    /// <summary>Reads an acquisition that must have been granted already, in the caller's flow.</summary>
+    private static KeyedLockLease Granted(ValueTask<KeyedLockLease> acquisition)
+    {
+        Assert.True(acquisition.IsCompletedSuccessfully, "expected the key to be granted at once");
+        return acquisition.Result;
+    }
+
+    [Fact]
+    public void DefaultOptions_DoNotDetect()
+    {
+        Assert.False(new KeyedLockOptions().DetectReentrancy);
+    }
+
     [Fact]
     public async Task AcquiringAHeldKey_InTheSameFlow_ThrowsAtOnce()
     {
-        using var registry = new KeyedLockRegistry();
-        using var lease = await registry.AcquireAsync("k");
+        using var registry = Detecting();
+        using var lease = Granted(registry.AcquireAsync("k"));
 
         var ex = Assert.Throws<KeyedLockRecursionException>(() => registry.AcquireAsync("k"));
         Assert.Equal("k", ex.Key);
@@ -21,113 +40,120 @@ public sealed class ReentrancyTests
 
         // Nothing was queued or left behind by the rejected attempts (and "j" was released again).
         Assert.Equal(1, registry.Count);
+        Assert.Equal(0, registry.QueueLength("k"));
     }
 
     [Fact]
     public async Task AcquiringAHeldKey_InANestedAsyncMethod_Throws()
     {
-        using var registry = new KeyedLockRegistry();
-        using var lease = await registry.AcquireAsync("k");
+        using var registry = Detecting();
+        using var lease = Granted(registry.AcquireAsync("k"));
         await Assert.ThrowsAsync<KeyedLockRecursionException>(() => NestedAsync()).Bounded();
+        Assert.Equal(0, registry.QueueLength("k"));
 
         async Task NestedAsync()
         {
             await Task.Yield();
-            using var inner = await registry.AcquireAsync("k");
+            using var inner = Granted(registry.AcquireAsync("k"));
         }
     }
 
     [Fact]
     public async Task KeyGrantedAfterQueueing_IsTrackedToo()
     {
-        using var registry = new KeyedLockRegistry();
+        using var registry = Detecting();
         var other = await OtherFlowAsync(registry).Bounded();
         var queued = registry.AcquireAsync("k");
+        Assert.Equal(1, registry.QueueLength("k"));
         other.Dispose();
-        Assert.True(queued.IsCompletedSuccessfully);
-        using var lease = await queued; // awaited directly: the grant is recorded in this flow
+        using var lease = Granted(queued); // read in this flow: the grant is recorded here
         Assert.Throws<KeyedLockRecursionException>(() => registry.AcquireAsync("k"));
     }
 
     [Fact]
-    public async Task MultiKeyLease_IsTrackedForEachKey()
+    public async Task MultiKeyLease_IsTrackedForEachKey_AndOtherKeysStillWork()
     {
-        using var registry = new KeyedLockRegistry();
-        using var lease = await registry.AcquireAsync(["a", "b"], TimeSpan.FromSeconds(1));
+        using var registry = Detecting();
+        using var lease = Granted(registry.AcquireAsync(["a", "b"], TimeSpan.FromSeconds(1)));
         Assert.Throws<KeyedLockRecursionException>(() => registry.AcquireAsync("a"));
         Assert.Throws<KeyedLockRecursionException>(() => registry.AcquireAsync("b"));
-        using var c = await registry.AcquireAsync("c");
+        using var c = Granted(registry.AcquireAsync("c"));
+        Assert.True(c.IsHeld);
+        Assert.Equal(3, registry.Count);
+
+        // The multi-key lease granted after a wait is recorded in the flow that reads it, too.
+        var holder = await OtherFlowAsync(registry, "d").Bounded();
+        var waited = registry.AcquireAsync(["d", "e"], TimeSpan.FromSeconds(30));
+        Assert.Equal(1, registry.QueueLength("d"));
+        holder.Dispose();
+        using var de = await waited.Bounded();
+        Assert.True(de.IsHeld);
     }
 
     [Fact]
-    public async Task DifferentKey_DifferentRegistry_OrAfterRelease_DoesNotThrow()
+    public void DifferentKey_DifferentRegistry_OrAfterRelease_IsGranted()
     {
-        using var registry = new KeyedLockRegistry();
-        using var otherRegistry = new KeyedLockRegistry();
-        var lease = await registry.AcquireAsync("k");
+        using var registry = Detecting();
+        using var otherRegistry = Detecting();
+        var lease = Granted(registry.AcquireAsync("k"));
 
-        var different = await registry.AcquireAsync("other");
-        var elsewhere = await otherRegistry.AcquireAsync("k");
+        var different = Granted(registry.AcquireAsync("other"));
+        var elsewhere = Granted(otherRegistry.AcquireAsync("k"));
+        Assert.True(different.IsHeld && elsewhere.IsHeld);
         different.Dispose();
         elsewhere.Dispose();
 
         lease.Dispose();
-        var again = await registry.AcquireAsync("k");
+        var again = Granted(registry.AcquireAsync("k"));
+        Assert.True(again.IsHeld);
         again.Dispose();
 
         // Released out of order (the older lease last) leaves no stale record either.
-        var x = await registry.AcquireAsync("x");
-        var y = await registry.AcquireAsync("y");
+        var x = Granted(registry.AcquireAsync("x"));
+        var y = Granted(registry.AcquireAsync("y"));
         x.Dispose();
-        using var x2 = await registry.AcquireAsync("x");
+        using var x2 = Granted(registry.AcquireAsync("x"));
         y.Dispose();
-        using var y2 = await registry.AcquireAsync("y");
+        using var y2 = Granted(registry.AcquireAsync("y"));
+        Assert.True(x2.IsHeld && y2.IsHeld);
+        Assert.Equal(2, registry.Count);
     }
 
     [Fact]
     public async Task LeaseReleasedByAnotherFlow_NoLongerCountsAsHeld()
     {
-        using var registry = new KeyedLockRegistry();
-        var lease = await registry.AcquireAsync("k");
+        using var registry = Detecting();
+        var lease = Granted(registry.AcquireAsync("k"));
         await Task.Run(() => lease.Dispose()).Bounded();
-        using var again = await registry.AcquireAsync("k");
+        using var again = Granted(registry.AcquireAsync("k"));
         Assert.True(again.IsHeld);
     }
 
     [Fact]
     public async Task RunAsyncBody_ReacquiringItsKey_Throws()
     {
-        using var registry = new KeyedLockRegistry();
+        using var registry = Detecting();
         var ex = await Assert.ThrowsAsync<KeyedLockRecursionException>(() => registry.RunAsync("k", async ct =>
         {
             await Task.Yield();
-            await registry.RunAsync("k", _ => { }, cancellationToken: ct);
+            await registry.RunAsync("k", _ => { }, cancellationToken: ct).Bounded();
         })).Bounded();
         Assert.Equal("k", ex.Key);
         Assert.Equal(0, registry.Count);
     }
 
     [Fact]
-    public async Task DetectionOff_ReacquiringWaitsInsteadOfThrowing()
+    public async Task TaskStartedWhileHolding_InheritsTheHeldKey_DocumentedLimit()
     {
-        using var registry = new KeyedLockRegistry(new KeyedLockOptions { DetectReentrancy = false });
-        var lease = await registry.AcquireAsync("k");
-        var second = registry.AcquireAsync("k");
-        Assert.False(second.IsCompleted);
-        lease.Dispose();
-        (await second).Dispose();
+        // The documented limit of the diagnostic: a child task inherits the holding flow's AsyncLocal, so with
+        // detection on it cannot wait for its parent's key; it gets KeyedLockRecursionException. (With the default
+        // options it waits and is granted after the release: DefaultOptionsTests.)
+        using var registry = Detecting();
+        using var lease = Granted(registry.AcquireAsync("k"));
+        await Assert.ThrowsAsync<KeyedLockRecursionException>(() => Task.Run(() => registry.AcquireAsync("k").Bounded())).Bounded();
+        Assert.Equal(0, registry.QueueLength("k"));
     }
 
-    [Fact]
-    public async Task TaskStartedWhileHolding_InheritsTheHeldKey_Documented()
-    {
-        // Documented limit (docs/decisions.md): a child task inherits the holding flow, so it cannot wait for
-        // its parent's key; it gets KeyedLockRecursionException instead.
-        using var registry = new KeyedLockRegistry();
-        using var lease = await registry.AcquireAsync("k");
-        await Assert.ThrowsAsync<KeyedLockRecursionException>(() => Task.Run(async () => await registry.AcquireAsync("k"))).Bounded();
-    }
-
-    private static async Task<KeyedLockLease> OtherFlowAsync(KeyedLockRegistry registry)
-        => await Task.Run(async () => await registry.AcquireAsync("k"));
+    private static async Task<KeyedLockLease> OtherFlowAsync(KeyedLockRegistry registry, string key = "k")
+        => await Task.Run(() => registry.AcquireAsync(key).Bounded());
 }

@@ -19,7 +19,9 @@ public sealed class RunAsyncTests
         });
 
         await entered.Task.Bounded();
-        await TestWait.AssertPendingAsync(run, "the async work has not completed");
+        // Deterministic: the body is parked on the gate, which nothing has opened; a binding to the synchronous
+        // overload would have completed the run (and released the key) before the body's first await returned.
+        Assert.False(run.IsCompleted, "the run completes only after its async work");
         Assert.Equal(1, registry.Count);
         Assert.False((await registry.TryAcquireAsync("k", TimeSpan.Zero).Bounded()).Succeeded, "the key is held while the async work runs");
 

@@ -14,6 +14,7 @@ namespace KeyedLock.Tests;
 /// holders (recording their ticket while holding) must see strictly increasing tickets.
 /// </remarks>
 [Collection(Serial.Name)]
+[Trait("Category", "Stress")]
 public sealed class StressTests(ITestOutputHelper output)
 {
     [Theory]
@@ -86,79 +87,79 @@ public sealed class StressTests(ITestOutputHelper output)
                 switch (kind)
                 {
                     case < 30:
-                    {
-                        using var lease = await registry.AcquireAsync(key);
-                        await HoldAsync(key, ticket, lease, yieldInside);
-                        Note("acquire");
-                        break;
-                    }
+                        {
+                            using var lease = await registry.AcquireAsync(key).Bounded();
+                            await HoldAsync(key, ticket, lease, yieldInside);
+                            Note("acquire");
+                            break;
+                        }
 
                     case < 45:
-                    {
-                        using var lease = await registry.AcquireAsync(key, TimeSpan.FromTicks(random.Next(1, 20_000)));
-                        await HoldAsync(key, ticket, lease, yieldInside);
-                        Note("acquire-timeout");
-                        break;
-                    }
+                        {
+                            using var lease = await registry.AcquireAsync(key, TimeSpan.FromTicks(random.Next(1, 20_000))).Bounded();
+                            await HoldAsync(key, ticket, lease, yieldInside);
+                            Note("acquire-timeout");
+                            break;
+                        }
 
                     case < 60:
-                    {
-                        using var cts = new CancellationTokenSource();
-                        var pending = registry.AcquireAsync(key, cts.Token);
-                        if (random.Next(2) == 0)
                         {
-                            cts.Cancel();
-                        }
-                        else
-                        {
-                            cts.CancelAfter(TimeSpan.FromTicks(random.Next(1, 20_000)));
-                        }
+                            using var cts = new CancellationTokenSource();
+                            var pending = registry.AcquireAsync(key, cts.Token);
+                            if (random.Next(2) == 0)
+                            {
+                                cts.Cancel();
+                            }
+                            else
+                            {
+                                cts.CancelAfter(TimeSpan.FromTicks(random.Next(1, 20_000)));
+                            }
 
-                        using var lease = await pending;
-                        await HoldAsync(key, ticket, lease, yieldInside);
-                        Note("acquire-cancel-lost-race");
-                        break;
-                    }
+                            using var lease = await pending.Bounded();
+                            await HoldAsync(key, ticket, lease, yieldInside);
+                            Note("acquire-cancel-lost-race");
+                            break;
+                        }
 
                     case < 70:
-                    {
-                        await using var attempt = await registry.TryAcquireAsync(key, TimeSpan.Zero);
-                        if (attempt.Succeeded)
                         {
-                            await HoldAsync(key, ticket, attempt.Lease, yieldInside);
-                        }
+                            await using var attempt = await registry.TryAcquireAsync(key, TimeSpan.Zero).Bounded();
+                            if (attempt.Succeeded)
+                            {
+                                await HoldAsync(key, ticket, attempt.Lease, yieldInside);
+                            }
 
-                        Note(attempt.Succeeded ? "try-zero" : "try-zero-" + attempt.FailureReason);
-                        break;
-                    }
+                            Note(attempt.Succeeded ? "try-zero" : "try-zero-" + attempt.FailureReason);
+                            break;
+                        }
 
                     case < 80:
-                    {
-                        await using var attempt = await registry.TryAcquireAsync(key, TimeSpan.FromTicks(random.Next(1, 20_000)));
-                        if (attempt.Succeeded)
                         {
-                            await HoldAsync(key, ticket, attempt.Lease, yieldInside);
+                            await using var attempt = await registry.TryAcquireAsync(key, TimeSpan.FromTicks(random.Next(1, 20_000))).Bounded();
+                            if (attempt.Succeeded)
+                            {
+                                await HoldAsync(key, ticket, attempt.Lease, yieldInside);
+                            }
+
+                            Note(attempt.Succeeded ? "try" : "try-" + attempt.FailureReason);
+                            break;
                         }
 
-                        Note(attempt.Succeeded ? "try" : "try-" + attempt.FailureReason);
-                        break;
-                    }
-
                     default:
-                    {
-                        var fail = random.Next(3) == 0;
-                        var strategy = random.Next(4) == 0 ? KeyedLockErrorStrategy.Stop : KeyedLockErrorStrategy.Continue;
-                        await registry.RunAsync(key, async ct =>
                         {
-                            await InsideAsync(key, ticket, yieldInside);
-                            if (fail)
+                            var fail = random.Next(3) == 0;
+                            var strategy = random.Next(4) == 0 ? KeyedLockErrorStrategy.Stop : KeyedLockErrorStrategy.Continue;
+                            await registry.RunAsync(key, async ct =>
                             {
-                                throw new InvalidOperationException("planned failure");
-                            }
-                        }, strategy);
-                        Note("run");
-                        break;
-                    }
+                                await InsideAsync(key, ticket, yieldInside);
+                                if (fail)
+                                {
+                                    throw new InvalidOperationException("planned failure");
+                                }
+                            }, strategy).Bounded();
+                            Note("run");
+                            break;
+                        }
                 }
             }
             catch (InvalidOperationException ex) when (ex.Message == "planned failure")

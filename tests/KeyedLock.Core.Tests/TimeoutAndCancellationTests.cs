@@ -46,7 +46,7 @@ public sealed class TimeoutAndCancellationTests
         var attempt = registry.TryAcquireAsync("k", TimeSpan.FromMilliseconds(100));
         time.Advance(TimeSpan.FromMilliseconds(100));
         Assert.True(attempt.IsCompleted);
-        var result = await attempt;
+        var result = await attempt.Bounded();
         Assert.False(result.Succeeded);
         Assert.Equal(KeyedLockFailureReason.TimedOut, result.FailureReason);
         Assert.False(result.Lease.IsHeld);
@@ -70,7 +70,7 @@ public sealed class TimeoutAndCancellationTests
         Assert.True(waiter.IsCompletedSuccessfully);
         Assert.Equal(0, time.ActiveTimers);
         time.Advance(TimeSpan.FromSeconds(2));
-        var lease = await waiter;
+        var lease = await waiter.Bounded();
         Assert.True(lease.IsHeld);
         lease.Dispose();
         Assert.Equal(0, registry.Count);
@@ -98,7 +98,7 @@ public sealed class TimeoutAndCancellationTests
 
         holder.Dispose();
         Assert.True(next.IsCompletedSuccessfully);
-        (await next).Dispose();
+        (await next.Bounded()).Dispose();
         Assert.True(late.IsCompletedSuccessfully);
         (await late).Dispose();
         Assert.Equal(0, registry.Count);
@@ -133,7 +133,7 @@ public sealed class TimeoutAndCancellationTests
         holder.Dispose();
         Assert.True(first.IsCompletedSuccessfully);
         Assert.False(last.IsCompleted);
-        (await first).Dispose();
+        (await first.Bounded()).Dispose();
         Assert.True(last.IsCompletedSuccessfully);
         (await last).Dispose();
         Assert.Equal(0, registry.Count);

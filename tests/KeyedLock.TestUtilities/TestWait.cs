@@ -15,19 +15,6 @@ public static class TestWait
     /// <summary>Awaits <paramref name="task"/> for at most <paramref name="timeout"/> (default 30 s).</summary>
     public static Task<T> Bounded<T>(this ValueTask<T> task, TimeSpan? timeout = null) => task.AsTask().WaitAsync(timeout ?? Default);
 
-    /// <summary>Asserts that <paramref name="task"/> has not completed, after letting queued work run.</summary>
-    public static async Task AssertPendingAsync(Task task, string because)
-    {
-        // Give continuations that are already scheduled a chance to run; a pending task stays pending.
-        for (var i = 0; i < 20; i++)
-        {
-            await Task.Yield();
-        }
-
-        await Task.Delay(20);
-        Xunit.Assert.False(task.IsCompleted, $"Expected the task to be still waiting: {because}");
-    }
-
     /// <summary>Polls <paramref name="condition"/> until it holds or <paramref name="timeout"/> passes.</summary>
     public static async Task UntilAsync(Func<bool> condition, string what, TimeSpan? timeout = null)
     {

@@ -21,10 +21,30 @@ internal sealed class LockStripe(KeyedLockRegistry registry)
     private int _freeCount;
     private int _count;
 
-    internal readonly Lock Gate = new();
+    internal readonly StripeGate Gate = new();
 
     /// <summary>Active keys in this stripe. Written under <see cref="Gate"/>, read without it for observation.</summary>
     internal int Count => Volatile.Read(ref _count);
+
+    /// <summary>The table's bucket count (for tests: it grows at load factor 1 and shrinks below 1/8).</summary>
+    internal int BucketCount => _buckets.Length;
+
+    /// <summary>Entries kept for reuse: the spare plus the free list (for tests: at most 1 + 32).</summary>
+    internal int PooledEntries => _freeCount + (_spare is null ? 0 : 1);
+
+    /// <summary>Finds the entry of <paramref name="key"/>, or null. Call under <see cref="Gate"/>.</summary>
+    internal LockEntry? FindLocked(string key, int hash)
+    {
+        for (var entry = _buckets[BucketOf(hash, _buckets.Length)]; entry is not null; entry = entry.NextInBucket)
+        {
+            if (entry.Hash == hash && string.Equals(entry.Key, key, StringComparison.Ordinal))
+            {
+                return entry;
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>Finds or creates the entry of <paramref name="key"/>. Call under <see cref="Gate"/>.</summary>
     internal LockEntry GetOrAddLocked(string key, int hash)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Tasks.Sources;
 
 namespace KeyedLock.Internal;
@@ -21,6 +22,7 @@ internal sealed class LockWaiter : IValueTaskSource<KeyedLockLease>, IValueTaskS
 {
     private static readonly Action<object?> s_onCanceled = static state => ((LockWaiter)state!).OnCanceled();
     private static readonly TimerCallback s_onTimeout = static state => ((LockWaiter)state!).OnTimeout();
+    private static readonly Activity s_traceEnded = new("keyedlock.wait.ended");
 
     private ManualResetValueTaskSourceCore<KeyedLockLease> _core = new() { RunContinuationsAsynchronously = true };
     private readonly KeyedLockRegistry _registry;
@@ -43,7 +45,9 @@ internal sealed class LockWaiter : IValueTaskSource<KeyedLockLease>, IValueTaskS
     internal CancellationToken CancellationToken;
     internal long WaitStarted;
     internal bool Pooled;
+    internal bool Traced;            // someone listened to the KeyedLock activity source when the waiter queued
     internal KeyedLockLease Lease;
+    private Activity? _trace;
 
     internal short Version => _core.Version;
 
@@ -69,13 +73,39 @@ internal sealed class LockWaiter : IValueTaskSource<KeyedLockLease>, IValueTaskS
         cancellation.Dispose();
     }
 
+    /// <summary>
+    /// Starts the wait span after the waiter was queued (outside the gate). The waiter may already have completed on
+    /// another thread: whichever of this and <see cref="Complete"/> comes second stops the span.
+    /// </summary>
+    internal void StartTrace()
+    {
+        var activity = KeyedLockTracing.StartWait(Key, KeyedLockTracing.InProcessProvider);
+        if (activity is not null && Interlocked.CompareExchange(ref _trace, activity, null) is not null)
+        {
+            KeyedLockTracing.StopWait(activity, OutcomeResult(Outcome));
+        }
+    }
+
+    private static string OutcomeResult(WaiterOutcome outcome) => outcome switch
+    {
+        WaiterOutcome.Granted => RegistryMetrics.Acquired,
+        WaiterOutcome.TimedOut => RegistryMetrics.TimedOut,
+        WaiterOutcome.Canceled => RegistryMetrics.Canceled,
+        _ => RegistryMetrics.Aborted,
+    };
+
     private void OnCanceled() => _registry.CompleteWaiterEarly(this, WaiterOutcome.Canceled);
 
     private void OnTimeout() => _registry.CompleteWaiterEarly(this, WaiterOutcome.TimedOut);
 
     /// <summary>Completes the waiter after it won under the gate. Call outside the gate.</summary>
-    internal void Complete(Exception? error)
+    internal void Complete(Exception? error, string result)
     {
+        if (Traced && Interlocked.Exchange(ref _trace, s_traceEnded) is { } activity)
+        {
+            KeyedLockTracing.StopWait(activity, result);
+        }
+
         if (!Pooled)
         {
             ITimer? timer;
@@ -175,6 +205,8 @@ internal sealed class LockWaiter : IValueTaskSource<KeyedLockLease>, IValueTaskS
         IsAttempt = false;
         Lease = default;
         CancellationToken = default;
+        Traced = false;
+        _trace = null;
         Outcome = WaiterOutcome.Pending;
         _core.Reset();
         _registry.ReturnWaiter(this);

@@ -35,7 +35,7 @@ public sealed class ProductCacheStampedeTests
         Assert.Equal(1, factory.Products.Loads.Entered);
 
         using var stats = await client.GetAsync("/api/stats").Bounded();
-        Assert.Equal("""{"productLoads":1,"webhooksProcessed":0,"webhooksSkipped":0}""", await stats.Content.ReadAsStringAsync().Bounded());
+        Assert.Equal("""{"productLoads":1,"webhooksProcessed":0,"webhooksSkipped":0,"paymentsCharged":0}""", await stats.Content.ReadAsStringAsync().Bounded());
     }
 
     [Fact]

@@ -1,0 +1,69 @@
+namespace KeyedLock.Tests;
+
+/// <summary>
+/// Waiters without a timeout and without a cancellable token are pooled. The pool grows to the deepest such queue
+/// (up to a cap), so a steady queue deeper than any fixed pool allocates nothing per operation.
+/// </summary>
+public sealed class WaiterPoolTests
+{
+    [Theory]
+    [InlineData(40)]
+    [InlineData(200)]
+    public async Task QueueDeeperThanTheInitialPool_IsServedFromThePoolTheSecondTime(int depth)
+    {
+        using var registry = new KeyedLockRegistry();
+        Assert.Equal(0, registry.PooledWaiters);
+
+        await PassQueueAsync(registry, depth);
+        Assert.Equal(depth, registry.PooledWaiters); // every waiter came back, none was dropped
+
+        // The same depth again takes every waiter from the pool (none is created) and returns them all.
+        var holder = await registry.HoldAsync("k");
+        var waiters = Enumerable.Range(0, depth).Select(_ => registry.AcquireAsync("k")).ToArray();
+        Assert.Equal(0, registry.PooledWaiters);
+        Assert.Equal(depth, registry.QueueLength("k"));
+        await ReleaseChainAsync(holder, waiters);
+        Assert.Equal(depth, registry.PooledWaiters);
+        Assert.Equal(0, registry.Count);
+    }
+
+    [Fact]
+    public async Task Pool_IsCappedAt1024Waiters()
+    {
+        using var registry = new KeyedLockRegistry();
+        await PassQueueAsync(registry, 1100);
+        Assert.Equal(1024, registry.PooledWaiters);
+    }
+
+    [Fact]
+    public async Task WaitersWithATokenOrATimeout_AreNotPooled()
+    {
+        using var registry = new KeyedLockRegistry();
+        using var cts = new CancellationTokenSource();
+        var holder = await registry.HoldAsync("k");
+        var withToken = registry.AcquireAsync("k", cts.Token);
+        var withTimeout = registry.AcquireAsync("k", TimeSpan.FromMinutes(5));
+        var plain = registry.AcquireAsync("k");
+        await ReleaseChainAsync(holder, [withToken, withTimeout, plain]);
+        Assert.Equal(1, registry.PooledWaiters);
+    }
+
+    private static async Task PassQueueAsync(KeyedLockRegistry registry, int depth)
+    {
+        var holder = await registry.HoldAsync("k");
+        var waiters = Enumerable.Range(0, depth).Select(_ => registry.AcquireAsync("k")).ToArray();
+        Assert.Equal(depth, registry.QueueLength("k"));
+        await ReleaseChainAsync(holder, waiters);
+    }
+
+    /// <summary>Releases the holder, then each waiter in turn as it is granted (FIFO: each is granted by the release before).</summary>
+    private static async Task ReleaseChainAsync(KeyedLockLease holder, ValueTask<KeyedLockLease>[] waiters)
+    {
+        holder.Dispose();
+        foreach (var waiter in waiters)
+        {
+            Assert.True(waiter.IsCompletedSuccessfully, "granted by the release just before");
+            (await waiter.Bounded()).Dispose();
+        }
+    }
+}
