@@ -23,7 +23,11 @@ var keyedLock = builder.Services.AddKeyedSerialization(options =>
 
 // Several instances (processes, servers) of the app: set ConnectionStrings:KeyedLock to a PostgreSQL connection
 // string and the same keys are serialized across all of them with PostgreSQL advisory locks.
+// Or set ConnectionStrings:Redis (e.g. 127.0.0.1:6379) to do the same on Redis. One distributed backend at a time:
+// when both connection strings are set, PostgreSQL wins and ConnectionStrings:Redis is ignored (else if below), so
+// the app never registers two lock providers or two idempotency stores.
 var keyedLockConnection = builder.Configuration.GetConnectionString("KeyedLock") is { Length: > 0 } configured ? configured : null;
+var redisConnection = builder.Configuration.GetConnectionString("Redis") is { Length: > 0 } redis ? redis : null;
 if (keyedLockConnection is not null)
 {
     keyedLock.UsePostgres(keyedLockConnection, o => o.KeyNamespace = "checkoutapi");
@@ -36,13 +40,16 @@ if (keyedLockConnection is not null)
     // under the product's distributed lock (AddHybridCache().AddKeyedLockStampedeProtection()).
     builder.Services.AddProductCacheAcrossInstances();
 }
-
-// Or set ConnectionStrings:Redis (e.g. 127.0.0.1:6379) to serialize the same keys across instances on Redis.
-var redisConnection = builder.Configuration.GetConnectionString("Redis") is { Length: > 0 } redis ? redis : null;
-if (redisConnection is not null)
+else if (redisConnection is not null)
 {
     keyedLock.UseRedis(redisConnection, o => o.KeyNamespace = "checkoutapi");
+
+    // Idempotent responses are replayed by every instance, stored on the lock provider's Redis connection.
+    keyedLock.UseRedisIdempotencyStore();
     builder.Services.AddHealthChecks().AddKeyedLockRedis("keyedlock");
+
+    // A cold product is loaded once across all instances, each load under the product's Redis lock.
+    builder.Services.AddProductCacheAcrossInstances();
 }
 
 var app = builder.Build();

@@ -5,7 +5,7 @@ using KeyedLock.Testing;
 
 namespace KeyedLock.Redis.Tests;
 
-/// <summary>Two CheckoutApi processes (real Kestrel) sharing one SQLite file and one Redis: duplicated checkouts charge once.</summary>
+/// <summary>Two CheckoutApi processes (real Kestrel) sharing one SQLite file and one Redis: duplicated checkouts charge once, and a resent checkout is replayed by the other process.</summary>
 public sealed class TwoCheckoutApiProcessesTests : RedisTestBase, IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("keyedlock-redis-two-processes-").FullName;
@@ -36,11 +36,32 @@ public sealed class TwoCheckoutApiProcessesTests : RedisTestBase, IDisposable
         Assert.Equal(0m, account!.Balance);
         Assert.Single(account.Orders);
 
+        // A checkout resent with the same Idempotency-Key on the other process gets the first one's 201, replayed
+        // from the Redis idempotency store, and pays once.
+        Assert.True((await clientA.PutAsJsonAsync($"/api/users/{user}/balance", new { balance = 60 }).Bounded()).IsSuccessStatusCode);
+        var click = "click-" + Guid.NewGuid().ToString("N");
+        using var paid = await clientA.SendAsync(Checkout(user, click)).Bounded(TimeSpan.FromSeconds(60));
+        using var resent = await clientB.SendAsync(Checkout(user, click)).Bounded(TimeSpan.FromSeconds(60));
+        Assert.Equal(HttpStatusCode.Created, paid.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, resent.StatusCode);
+        Assert.Equal("true", resent.Headers.GetValues("Idempotent-Replayed").Single());
+        Assert.Equal(await paid.Content.ReadAsStringAsync().Bounded(), await resent.Content.ReadAsStringAsync().Bounded());
+        Assert.Equal(paid.Headers.Location, resent.Headers.Location);
+        account = await clientA.GetFromJsonAsync<Account>($"/api/users/{user}").Bounded();
+        Assert.Equal(0m, account!.Balance);
+        Assert.Equal(2, account.Orders.Count);
+
         // Both processes took their locks in the sample's namespace on this Redis, and left only the fence key.
         var left = await TestRedis.ScanAsync(Monitor, "checkoutapi");
         Assert.DoesNotContain(left, k => k.Contains(user, StringComparison.Ordinal));
         Assert.Contains("checkoutapi:fence", left);
     }
+
+    private static HttpRequestMessage Checkout(string user, string idempotencyKey) => new(HttpMethod.Post, $"/api/users/{user}/checkout")
+    {
+        Headers = { { "Idempotency-Key", idempotencyKey } },
+        Content = JsonContent.Create(new { amount = 60 }),
+    };
 
     public void Dispose()
     {

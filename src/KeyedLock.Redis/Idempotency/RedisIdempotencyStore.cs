@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Text;
+using KeyedLock.Idempotency;
 using StackExchange.Redis;
 
 namespace KeyedLock.Redis;
@@ -17,7 +18,7 @@ namespace KeyedLock.Redis;
 /// not agree); reads also compare the stored expiry with the caller's <c>now</c>.
 /// </para>
 /// </remarks>
-public sealed class RedisIdempotencyStore
+public sealed class RedisIdempotencyStore : IIdempotencyStore
 {
     private const int ExpiryDigits = 16;
 
@@ -41,6 +42,9 @@ public sealed class RedisIdempotencyStore
         _options.Validate();
         _database = connection.GetDatabase();
     }
+
+    /// <summary>The multiplexer the store sends its commands on.</summary>
+    internal IConnectionMultiplexer Connection => _database.Multiplexer;
 
     /// <summary>The value stored for <paramref name="key"/> if it is present and not expired at <paramref name="now"/>.</summary>
     /// <param name="key">The idempotency key (ordinal).</param>
