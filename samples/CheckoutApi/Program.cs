@@ -34,7 +34,7 @@ if (keyedLockConnection is not null)
 
     // Idempotent responses (checkout with an Idempotency-Key, webhook redeliveries) are replayed by every instance.
     keyedLock.UsePostgresIdempotencyStore(keyedLockConnection);
-    builder.Services.AddHealthChecks().AddCheck<PostgresKeyedLockHealthCheck>("keyedlock");
+    builder.Services.AddHealthChecks().AddKeyedLockPostgres("keyedlock");
 
     // A cold product is loaded once across all instances: HybridCache over the shared SQLite file, and each load
     // under the product's distributed lock (AddHybridCache().AddKeyedLockStampedeProtection()).
