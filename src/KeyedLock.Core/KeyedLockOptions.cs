@@ -39,7 +39,7 @@ public sealed class KeyedLockOptions
 
     /// <summary>Throws when an option is out of range.</summary>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
-    public void Validate()
+    internal void Validate()
     {
         if (MaxConcurrencyPerKey < 1)
         {

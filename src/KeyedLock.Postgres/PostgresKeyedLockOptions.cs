@@ -76,7 +76,7 @@ public sealed partial class PostgresKeyedLockOptions
 
     /// <summary>Throws when an option is out of range.</summary>
     /// <exception cref="ArgumentException">An option is out of range.</exception>
-    public void Validate()
+    internal void Validate()
     {
         ArgumentNullException.ThrowIfNull(KeyNamespace, nameof(KeyNamespace));
         if (!SequenceNamePattern().IsMatch(FencingSequenceName ?? string.Empty))

@@ -61,7 +61,7 @@ public sealed class RedisKeyedLockOptions
 
     /// <summary>Throws when an option is out of range.</summary>
     /// <exception cref="ArgumentException">An option is out of range.</exception>
-    public void Validate()
+    internal void Validate()
     {
         if (string.IsNullOrWhiteSpace(KeyNamespace) || KeyNamespace.Length > 200)
         {

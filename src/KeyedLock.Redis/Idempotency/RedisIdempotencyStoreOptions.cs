@@ -17,7 +17,7 @@ public sealed class RedisIdempotencyStoreOptions
 
     /// <summary>Throws when an option is out of range.</summary>
     /// <exception cref="ArgumentException">An option is out of range.</exception>
-    public void Validate()
+    internal void Validate()
     {
         ArgumentNullException.ThrowIfNull(KeyPrefix, nameof(KeyPrefix));
         if (CommandTimeout <= TimeSpan.Zero || CommandTimeout > TimeSpan.FromMinutes(10))
