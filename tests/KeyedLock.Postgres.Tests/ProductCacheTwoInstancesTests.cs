@@ -1,9 +1,8 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
 using CheckoutApi.Products;
+using CheckoutApi.Tests.Infrastructure;
 using KeyedLock.Testing;
 using Npgsql;
 
@@ -25,8 +24,8 @@ public sealed class ProductCacheTwoInstancesTests : PostgresTestBase
         var appB = TestDatabase.UniqueName("kl-products-b");
         try
         {
-            await using var instanceA = await SampleInstance.StartAsync(directory, appA);
-            await using var instanceB = await SampleInstance.StartAsync(directory, appB);
+            await using var instanceA = await StartAsync(directory, appA);
+            await using var instanceB = await StartAsync(directory, appB);
             using var clientA = instanceA.CreateClient();
             using var clientB = instanceB.CreateClient();
 
@@ -80,103 +79,13 @@ public sealed class ProductCacheTwoInstancesTests : PostgresTestBase
         return (long)(await command.ExecuteScalarAsync())!;
     }
 
-    /// <summary>The built sample as its own process (<c>dotnet CheckoutApi.dll</c>) on Kestrel, in multi-instance mode.</summary>
-    private sealed class SampleInstance : IAsyncDisposable
+    /// <summary>The built sample as its own process, in multi-instance mode (PostgreSQL locks under <paramref name="applicationName"/>).</summary>
+    private static Task<SampleProcess> StartAsync(string contentRoot, string applicationName)
     {
-        private readonly Process _process;
-        private readonly StringBuilder _output = new();
-        private readonly TaskCompletionSource<Uri> _listening = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        private SampleInstance(Process process) => _process = process;
-
-        private Uri BaseAddress { get; set; } = null!;
-
-        public string Output
-        {
-            get
-            {
-                lock (_output)
-                {
-                    return _output.ToString();
-                }
-            }
-        }
-
-        public static async Task<SampleInstance> StartAsync(string contentRoot, string applicationName)
-        {
-            var keyedLock = new NpgsqlConnectionStringBuilder(TestDatabase.ConnectionString) { ApplicationName = applicationName };
-            var start = new ProcessStartInfo("dotnet")
-            {
-                WorkingDirectory = contentRoot,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            foreach (var argument in new[]
-            {
-                Path.Combine(AppContext.BaseDirectory, "CheckoutApi.dll"),
-                "--urls", "http://127.0.0.1:0",
-                "--contentRoot", contentRoot,
-                "--ConnectionStrings:KeyedLock", keyedLock.ConnectionString,
-                "--Checkout:ProductLoadDelay", "00:00:00",
-            })
-            {
-                start.ArgumentList.Add(argument);
-            }
-
-            start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-            var process = new Process { StartInfo = start, EnableRaisingEvents = true };
-            var instance = new SampleInstance(process);
-            process.OutputDataReceived += (_, e) => instance.OnLine(e.Data);
-            process.ErrorDataReceived += (_, e) => instance.OnLine(e.Data);
-            process.Exited += (_, _) => instance._listening.TrySetException(new InvalidOperationException($"The sample exited:\n{instance.Output}"));
-            process.Start();
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-            try
-            {
-                instance.BaseAddress = await instance._listening.Task.Bounded(TimeSpan.FromSeconds(60));
-            }
-            catch
-            {
-                await instance.DisposeAsync();
-                throw;
-            }
-
-            return instance;
-        }
-
-        public HttpClient CreateClient() => new() { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
-
-        public async ValueTask DisposeAsync()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-            }
-
-            await _process.WaitForExitAsync().Bounded();
-            _process.Dispose();
-        }
-
-        private void OnLine(string? line)
-        {
-            if (line is null)
-            {
-                return;
-            }
-
-            lock (_output)
-            {
-                _output.AppendLine(line);
-            }
-
-            const string Listening = "Now listening on: ";
-            var at = line.IndexOf(Listening, StringComparison.Ordinal);
-            if (at >= 0)
-            {
-                _listening.TrySetResult(new Uri(line[(at + Listening.Length)..].Trim()));
-            }
-        }
+        var keyedLock = new NpgsqlConnectionStringBuilder(TestDatabase.ConnectionString) { ApplicationName = applicationName };
+        return SampleProcess.StartAsync(
+            contentRoot,
+            $"--ConnectionStrings:KeyedLock={keyedLock.ConnectionString}",
+            "--Checkout:ProductLoadDelay=00:00:00");
     }
 }
