@@ -173,7 +173,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
     }
 
     /// <summary>The stripe that holds <paramref name="key"/>'s entry (for tests).</summary>
-    internal LockStripe StripeOf(string key) => _stripes[(int)((uint)key.GetHashCode() >> _stripeShift)];
+    internal LockStripe StripeOf(string key) => _stripes[KeyHash.StripeIndex(KeyHash.Fast(key), _stripeShift)];
 
     /// <summary>How many waiters are queued on <paramref name="key"/> right now (holders not counted); for tests.</summary>
     internal int QueueLength(string key)
@@ -181,7 +181,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
         var stripe = StripeOf(key);
         using (stripe.Gate.EnterScope())
         {
-            return stripe.FindLocked(key, key.GetHashCode())?.Queued ?? 0;
+            return stripe.FindLocked(key, KeyHash.Fast(key))?.Queued ?? 0;
         }
     }
 
@@ -203,10 +203,10 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
             throw new KeyedLockRecursionException(key);
         }
 
-        // One randomized (Marvin) hash per operation: keys often come from request input, so the table must not be
-        // open to hash flooding. The high bits pick the stripe; the stripe's table uses the low bits.
-        var hash = key.GetHashCode();
-        var stripe = _stripes[(int)((uint)hash >> _stripeShift)];
+        // One fast hash per operation picks the stripe (and the bucket, until the stripe sees a long chain and switches
+        // to the randomized hash: keys often come from request input, so the table must not be open to hash flooding).
+        var hash = KeyHash.Fast(key);
+        var stripe = _stripes[KeyHash.StripeIndex(hash, _stripeShift)];
         EnterStatus status;
         using (stripe.Gate.EnterScope())
         {
@@ -401,14 +401,18 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
         return aborted.Count;
     }
 
-    /// <summary>Records a grant in the current async flow for re-entrancy detection.</summary>
-    internal void TrackHeld(KeyedLockLease lease)
+    /// <summary>Records a grant in the current async flow for re-entrancy detection (inlined: off by default).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void TrackHeld(in KeyedLockLease lease)
     {
-        if (!_detectReentrancy)
+        if (_detectReentrancy)
         {
-            return;
+            TrackHeldCore(lease);
         }
+    }
 
+    private void TrackHeldCore(KeyedLockLease lease)
+    {
         if (lease.Owner is LockEntry)
         {
             HeldLeases.Push(this, lease);
@@ -417,7 +421,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
         {
             foreach (var part in multi.Leases)
             {
-                TrackHeld(part);
+                TrackHeldCore(part);
             }
         }
     }

@@ -1,4 +1,5 @@
 using System.Numerics;
+using KeyedLock.Internal;
 
 namespace KeyedLock.Tests;
 
@@ -157,7 +158,7 @@ public sealed class EntryLifetimeTests
         var stripes = (int)BitOperations.RoundUpToPowerOf2((uint)Math.Clamp(Environment.ProcessorCount * 8, 16, 1024));
         var shift = 32 - BitOperations.Log2((uint)stripes);
         return Enumerable.Range(0, 200_000).Select(i => "key" + i)
-            .GroupBy(k => ((uint)k.GetHashCode() >> shift, k.GetHashCode() & 7))
+            .GroupBy(k => (KeyHash.StripeIndex(KeyHash.Fast(k), shift), KeyHash.Fast(k) & 7))
             .First(g => g.Count() >= count)
             .Take(count)
             .ToArray();

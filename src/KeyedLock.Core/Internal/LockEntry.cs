@@ -30,7 +30,7 @@ internal sealed class LockEntry : KeyedLockLeaseOwner
     internal LockStripe Stripe { get; }
 
     internal string Key = string.Empty;
-    internal int Hash;
+    internal int Hash;                 // the stripe's hash of Key: fast, or randomized after the stripe switched (KeyHash)
     internal LockEntry? NextInBucket;  // the stripe's hash chain while active, its free list while pooled
     internal int Holders;
     internal int Queued;

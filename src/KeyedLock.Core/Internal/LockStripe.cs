@@ -32,9 +32,24 @@ internal sealed class LockStripe(KeyedLockRegistry registry)
     /// <summary>Entries kept for reuse: the spare plus the free list (for tests: at most 1 + 32).</summary>
     internal int PooledEntries => _freeCount + (_spare is null ? 0 : 1);
 
+    /// <summary>
+    /// A hash chain this long (walked while adding a key) switches the stripe from the fast hash to the randomized
+    /// one for good (see <see cref="KeyHash"/>). At load factor 1, a chain of 16 among keys that were not built to
+    /// collide is too rare to matter (and would only cost the switch).
+    /// </summary>
+    internal const int CollisionThreshold = 16;
+
+    private bool _randomized;
+
+    /// <summary>Whether the stripe has switched to the randomized hash (for tests).</summary>
+    internal bool IsRandomized => _randomized;
+
     /// <summary>Finds the entry of <paramref name="key"/>, or null. Call under <see cref="Gate"/>.</summary>
-    internal LockEntry? FindLocked(string key, int hash)
+    /// <param name="key">The key.</param>
+    /// <param name="fastHash">The key's <see cref="KeyHash.Fast"/> hash (the stripe rehashes it when randomized).</param>
+    internal LockEntry? FindLocked(string key, int fastHash)
     {
+        var hash = _randomized ? KeyHash.Randomized(key) : fastHash;
         for (var entry = _buckets[BucketOf(hash, _buckets.Length)]; entry is not null; entry = entry.NextInBucket)
         {
             if (entry.Hash == hash && string.Equals(entry.Key, key, StringComparison.Ordinal))
@@ -47,16 +62,31 @@ internal sealed class LockStripe(KeyedLockRegistry registry)
     }
 
     /// <summary>Finds or creates the entry of <paramref name="key"/>. Call under <see cref="Gate"/>.</summary>
-    internal LockEntry GetOrAddLocked(string key, int hash)
+    /// <param name="key">The key.</param>
+    /// <param name="fastHash">The key's <see cref="KeyHash.Fast"/> hash (the stripe rehashes it when randomized).</param>
+    internal LockEntry GetOrAddLocked(string key, int fastHash)
     {
+        var hash = _randomized ? KeyHash.Randomized(key) : fastHash;
         var buckets = _buckets;
         ref var head = ref buckets[BucketOf(hash, buckets.Length)];
+        var chain = 0;
         for (var entry = head; entry is not null; entry = entry.NextInBucket)
         {
             if (entry.Hash == hash && string.Equals(entry.Key, key, StringComparison.Ordinal))
             {
                 return entry;
             }
+
+            chain++;
+        }
+
+        if (chain >= CollisionThreshold && !_randomized)
+        {
+            // Keys built to collide on the fast hash: place every entry of this stripe by the randomized hash from now on.
+            Randomize();
+            hash = KeyHash.Randomized(key);
+            buckets = _buckets;
+            head = ref buckets[BucketOf(hash, buckets.Length)];
         }
 
         var added = _spare;
@@ -125,6 +155,21 @@ internal sealed class LockStripe(KeyedLockRegistry registry)
         {
             Resize(buckets.Length / 2);
         }
+    }
+
+    /// <summary>Switches to the randomized hash: rehashes every active entry in place (same stripe, same table size).</summary>
+    private void Randomize()
+    {
+        _randomized = true;
+        foreach (var head in _buckets)
+        {
+            for (var entry = head; entry is not null; entry = entry.NextInBucket)
+            {
+                entry.Hash = KeyHash.Randomized(entry.Key);
+            }
+        }
+
+        Resize(_buckets.Length);
     }
 
     // Bucket counts are powers of two.
