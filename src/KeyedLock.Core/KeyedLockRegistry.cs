@@ -172,6 +172,9 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
         return CallerFlow.Complete(acquisition, _trackHeldInCallerFlow);
     }
 
+    /// <summary>The registry's instruments (for tests).</summary>
+    internal RegistryMetrics Metrics => _metrics;
+
     /// <summary>The stripe that holds <paramref name="key"/>'s entry (for tests).</summary>
     internal LockStripe StripeOf(string key) => _stripes[KeyHash.StripeIndex(KeyHash.Fast(key), _stripeShift)];
 

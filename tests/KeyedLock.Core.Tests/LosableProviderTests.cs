@@ -137,7 +137,7 @@ public sealed class LosableProviderTests
     }
 
     /// <summary>A registry whose grants can be "lost" by the test, like a distributed lock whose connection died.</summary>
-    private sealed class LosableProvider : IKeyedLockProvider, IDisposable
+    internal sealed class LosableProvider : IKeyedLockProvider, IDisposable
     {
         private readonly Dictionary<string, Owner> _owners = new(StringComparer.Ordinal);
 

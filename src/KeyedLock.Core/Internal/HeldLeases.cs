@@ -17,6 +17,18 @@ internal sealed class HeldLeases(object scope, KeyedLockLease lease, HeldLeases?
 
     private bool IsStale => !_lease.Owner!.IsUnreleased(_lease.Key, _lease.Id);
 
+    /// <summary>How many nodes the current flow's list has, stale ones included (for tests: the list must not grow with them).</summary>
+    internal static int CountInCurrentFlow()
+    {
+        var count = 0;
+        for (var node = s_current.Value; node is not null; node = node._next)
+        {
+            count++;
+        }
+
+        return count;
+    }
+
     /// <summary>Whether the current flow holds <paramref name="key"/> from the provider <paramref name="scope"/>.</summary>
     internal static bool IsHeldByCurrentFlow(object scope, string key)
     {

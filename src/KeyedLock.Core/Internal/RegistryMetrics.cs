@@ -40,6 +40,9 @@ internal sealed class RegistryMetrics : IDisposable
         _meter.CreateObservableGauge(KeyedLockMetrics.ActiveKeys, activeKeys, "{key}", "Keys with a holder or a waiter right now.");
     }
 
+    /// <summary>The meter (for tests).</summary>
+    internal Meter Meter => _meter;
+
     internal bool WaitDurationEnabled => _waitDuration.Enabled;
 
     internal bool HoldDurationEnabled => _holdDuration.Enabled;
