@@ -60,7 +60,8 @@ internal static class PostgresComparison
     private static Contender KeyedLockContender(string connectionString)
     {
         var app = "bench-keyedlock-" + Guid.NewGuid().ToString("N")[..8];
-        var dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = app, MaxPoolSize = 100 });
+        // As UsePostgres(connectionString) builds its own pool: No Reset On Close (the provider leaves no session state).
+        var dataSource = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString) { ApplicationName = app, MaxPoolSize = 100, NoResetOnClose = true });
         var provider = new PostgresKeyedLockProvider(dataSource, new PostgresKeyedLockOptions { KeyNamespace = app });
         return new Contender("KeyedLock.Postgres", app, dataSource, async key => await provider.AcquireAsync(key), async () =>
         {

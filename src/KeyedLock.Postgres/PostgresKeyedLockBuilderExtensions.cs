@@ -21,7 +21,26 @@ public static class PostgresKeyedLockBuilderExtensions
     public static IKeyedLockBuilder UsePostgres(this IKeyedLockBuilder builder, string connectionString, Action<PostgresKeyedLockOptions>? configure = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(connectionString);
-        return UsePostgresCore(builder, _ => (NpgsqlDataSource.Create(connectionString), true), configure);
+        return UsePostgresCore(builder, _ => (CreateOwnedDataSource(connectionString), true), configure);
+    }
+
+    /// <summary>
+    /// The provider's own pool. Its connections only ever carry this provider's sessions, which leave no state behind
+    /// (every release runs <c>pg_advisory_unlock_all()</c>, and <c>UNLISTEN *</c> when it listened; the lock timeout
+    /// is <c>SET LOCAL</c>; a connection whose unlock fails is closed, not pooled). So the pool skips the
+    /// <c>DISCARD ALL</c> that Npgsql otherwise sends with the next use of every returned connection (one statement of
+    /// server work per acquisition), unless the connection string sets <c>No Reset On Close</c> itself.
+    /// </summary>
+    internal static NpgsqlDataSource CreateOwnedDataSource(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        if (!given.ContainsKey("No Reset On Close") && !given.ContainsKey("NoResetOnClose"))
+        {
+            builder.NoResetOnClose = true;
+        }
+
+        return NpgsqlDataSource.Create(builder);
     }
 
     /// <summary>

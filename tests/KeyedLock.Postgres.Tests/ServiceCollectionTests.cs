@@ -29,6 +29,56 @@ public sealed class ServiceCollectionTests : PostgresTestBase
     }
 
     [PostgresFact]
+    public async Task UsePostgres_WithAConnectionString_PoolsWithoutReset_AndReleasedConnectionsCarryNoLockState()
+    {
+        var services = new ServiceCollection();
+        services.AddKeyedLock().UsePostgres(TestDatabase.ConnectionString + ";Maximum Pool Size=4", o => o.KeyNamespace = Namespace);
+        await using var provider = services.BuildServiceProvider();
+        var postgres = provider.GetRequiredService<PostgresKeyedLockProvider>();
+        Assert.True(new Npgsql.NpgsqlConnectionStringBuilder(postgres.DataSource.ConnectionString).NoResetOnClose);
+
+        var a = await postgres.AcquireAsync("a", TimeSpan.FromSeconds(10)).Bounded();
+        var b = await postgres.AcquireAsync("b", TimeSpan.FromSeconds(10)).Bounded();
+        Assert.Equal(1, await TestDatabase.CountHoldersAsync(Monitor, postgres.GetAdvisoryLockId("a")));
+        await a.DisposeAsync();
+        await b.DisposeAsync();
+
+        // Every connection the pool can hand out now (the heartbeat's own stays open): no advisory lock, no LISTEN.
+        var connections = new List<Npgsql.NpgsqlConnection>();
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                connections.Add(await postgres.DataSource.OpenConnectionAsync().Bounded());
+            }
+
+            foreach (var connection in connections)
+            {
+                await using var command = new Npgsql.NpgsqlCommand(
+                    "SELECT (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()) + (SELECT count(*) FROM pg_listening_channels())",
+                    connection);
+                Assert.Equal(0L, (long)(await command.ExecuteScalarAsync().Bounded())!);
+            }
+        }
+        finally
+        {
+            foreach (var connection in connections)
+            {
+                await connection.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public void AConnectionStringThatSetsNoResetOnClose_IsRespected()
+    {
+        using var reset = PostgresKeyedLockBuilderExtensions.CreateOwnedDataSource("Host=127.0.0.1;No Reset On Close=false");
+        Assert.False(new Npgsql.NpgsqlConnectionStringBuilder(reset.ConnectionString).NoResetOnClose);
+        using var defaulted = PostgresKeyedLockBuilderExtensions.CreateOwnedDataSource("Host=127.0.0.1");
+        Assert.True(new Npgsql.NpgsqlConnectionStringBuilder(defaulted.ConnectionString).NoResetOnClose);
+    }
+
+    [PostgresFact]
     public async Task UsePostgres_WithADataSource_LeavesItToTheCaller()
     {
         var dataSource = Track(TestDatabase.CreateDataSource(TestDatabase.UniqueName("kl-di")));
