@@ -150,10 +150,11 @@ public sealed class MetricsDetailTests
 
         Assert.False(registry.TryAcquireAsync("k", TimeSpan.Zero).Result.Succeeded);
         Assert.True(registry.TryAcquireAsync("k", TimeSpan.FromSeconds(1), new CancellationToken(canceled: true)).IsCanceled);
+        Assert.True(registry.AcquireAsync("k", new CancellationToken(canceled: true)).IsCanceled);
         holder.Dispose();
 
         Assert.Equal(1, recorder.Sum(KeyedLockMetrics.Acquisitions, KeyedLockMetrics.ResultTag, "timeout"));
-        Assert.Equal(1, recorder.Sum(KeyedLockMetrics.Acquisitions, KeyedLockMetrics.ResultTag, "canceled"));
+        Assert.Equal(2, recorder.Sum(KeyedLockMetrics.Acquisitions, KeyedLockMetrics.ResultTag, "canceled"));
         Assert.Equal(1, recorder.Sum(KeyedLockMetrics.Acquisitions, KeyedLockMetrics.ResultTag, "acquired"));
     }
 

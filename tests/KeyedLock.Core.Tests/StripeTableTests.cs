@@ -19,6 +19,50 @@ public sealed class StripeTableTests
     }
 
     [Fact]
+    public void Pool_KeepsAtMost33Entries_AndCountsEveryReuse()
+    {
+        using var registry = new KeyedLockRegistry();
+        var keys = KeysInOneStripe(registry, 40);
+        var stripe = registry.StripeOf(keys[0]);
+        var leases = keys.Select(k => NullArgumentTests.Granted(registry.AcquireAsync(k))).ToList();
+        leases.ForEach(l => l.Dispose());
+        Assert.Equal(33, stripe.PooledEntries); // 40 entries existed; the spare and 32 on the free list stay
+
+        // Three keys at once take the spare and two from the free list, and give them back.
+        var three = keys.Take(3).Select(k => NullArgumentTests.Granted(registry.AcquireAsync(k))).ToList();
+        Assert.Equal(30, stripe.PooledEntries);
+        three.ForEach(l => l.Dispose());
+        Assert.Equal(33, stripe.PooledEntries);
+    }
+
+    [Fact]
+    public void TheHashSwitch_RehashesEveryEntry_EvenWhenTheTableDoesNotGrow()
+    {
+        using var registry = new KeyedLockRegistry();
+        var colliding = HashFloodingTests.CollidingKeys(LockStripe.CollisionThreshold + 1);
+        var stripe = registry.StripeOf(colliding[0]);
+        var others = Enumerable.Range(0, 1_000_000).Select(i => "other-" + i)
+            .Where(k => ReferenceEquals(registry.StripeOf(k), stripe)).Take(40).ToArray();
+
+        // 40 ordinary keys first: the table has 64 buckets, so adding 17 more (57 < 64) does not grow it.
+        var leases = others.Select(k => NullArgumentTests.Granted(registry.AcquireAsync(k))).ToList();
+        Assert.Equal(64, stripe.BucketCount);
+        leases.AddRange(colliding.Select(k => NullArgumentTests.Granted(registry.AcquireAsync(k))));
+        Assert.True(stripe.IsRandomized);
+        Assert.Equal(64, stripe.BucketCount);
+
+        // Every key, old or colliding, is still found in its new bucket: held, so a probe fails and nothing is added.
+        foreach (var key in others.Concat(colliding))
+        {
+            Assert.False(registry.TryAcquireAsync(key, TimeSpan.Zero).Result.Succeeded);
+        }
+
+        Assert.Equal(57, stripe.Count);
+        leases.ForEach(l => l.Dispose());
+        Assert.Equal(0, registry.Count);
+    }
+
+    [Fact]
     public async Task Table_GrowsAtLoadFactorOne_AndShrinksBelowAnEighth_AndPoolsAtMost33Entries()
     {
         using var registry = new KeyedLockRegistry();
