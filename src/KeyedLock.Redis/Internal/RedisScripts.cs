@@ -18,7 +18,8 @@ namespace KeyedLock.Redis.Internal;
 /// </remarks>
 internal static class RedisScripts
 {
-    private const string Prelude = """
+    // The clock, the arguments, fence() and grant(): what every script needs, the fast paths included.
+    private const string Clock = """
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
         local limit = tonumber(ARGV[1])
@@ -44,6 +45,11 @@ internal static class RedisScripts
           redis.call('HSET', tk, id, string.format('%.0f', tok))
           return tok
         end
+
+        """;
+
+    // purge(), promote() and tidy(): the queue bookkeeping of the full paths, defined after the fast paths had their chance.
+    private const string Queue = """
 
         local function purge(h, tk, q, w)
           local gone = redis.call('ZRANGEBYSCORE', w, '-inf', now)
@@ -90,22 +96,13 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// ACQUIRE's fast path, run before the prelude defines anything: a key with no holder (alive or dead) and no queue
-    /// is granted with the fewest commands (fence, holder, token, two TTLs) and no purge, promote or tidy pass. This
-    /// is most acquisitions, so it is what keeps an uncontended acquisition as cheap as a plain <c>SET NX</c> lock's.
+    /// ACQUIRE's fast path, before the queue functions are defined: a key with no holder (alive or dead) and no queue
+    /// is granted with the fewest commands (fence, holder, token, two TTLs) and no purge, promote or tidy pass.
     /// </summary>
     private const string AcquireFast = """
         if redis.call('EXISTS', KEYS[2], KEYS[4]) == 0 then
-          local t = redis.call('TIME')
-          local tok = tonumber(t[1]) * 1000000 + tonumber(t[2])
-          local last = tonumber(redis.call('GET', KEYS[1]) or '0') or 0
-          if last >= tok then tok = last + 1 end
-          if tok >= 9007199254740992 then error('KeyedLock: the fencing token would reach 2^53') end
-          local token = string.format('%.0f', tok)
-          redis.call('SET', KEYS[1], token, 'PX', ARGV[4])
-          local at = string.format('%.0f', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[5]))
-          redis.call('ZADD', KEYS[2], at, ARGV[7])
-          redis.call('HSET', KEYS[3], ARGV[7], token)
+          local tok = grant(KEYS[2], KEYS[3], ARGV[7], leaseTtl)
+          local at = string.format('%.0f', now + leaseTtl)
           redis.call('PEXPIREAT', KEYS[2], at)
           redis.call('PEXPIREAT', KEYS[3], at)
           return {1, tok}
@@ -114,17 +111,16 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// RELEASE's fast path, before the prelude: when nobody waits and the releasing holder was the last one, remove
-    /// the key's state and return. <c>held</c> is 1 only when the lease was still alive on the server clock, as the
-    /// purge of the full path would have judged it.
+    /// RELEASE's fast path, before the queue functions are defined: when nobody waits and the releasing holder was the
+    /// last one, remove the key's state and return. <c>held</c> is 1 only when the lease was still alive on the server
+    /// clock, as the purge of the full path would have judged it.
     /// </summary>
     private const string ReleaseFast = """
         local held = nil
         if redis.call('EXISTS', KEYS[4]) == 0 then
-          local t = redis.call('TIME')
           local deadline = redis.call('ZSCORE', KEYS[2], ARGV[7])
           held = 0
-          if deadline and tonumber(deadline) > tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) then held = 1 end
+          if deadline and tonumber(deadline) > now then held = 1 end
           redis.call('ZREM', KEYS[2], ARGV[7])
           if redis.call('EXISTS', KEYS[2]) == 0 then
             redis.call('DEL', KEYS[3])
@@ -134,11 +130,13 @@ internal static class RedisScripts
 
         """;
 
+    private const string Prelude = Clock + Queue;
+
     /// <summary>
     /// ARGV[7] waiter id, ARGV[8] '1' for a zero-timeout try. Returns {1, token} granted, {0, 0} busy (try only), or
     /// {2, ms until the first holder's deadline} queued.
     /// </summary>
-    internal static readonly Script Acquire = new(AcquireFast + Prelude + """
+    internal static readonly Script Acquire = new(Clock + AcquireFast + Queue + """
         local h, tk, q, w = KEYS[2], KEYS[3], KEYS[4], KEYS[5]
         local id = ARGV[7]
         purge(h, tk, q, w)
@@ -179,7 +177,7 @@ internal static class RedisScripts
         """);
 
     /// <summary>ARGV[7] holder id. Releases and grants the next waiters. Returns 1, or 0 when the lease was already gone (lost).</summary>
-    internal static readonly Script Release = new(ReleaseFast + Prelude + """
+    internal static readonly Script Release = new(Clock + ReleaseFast + Queue + """
         local h, tk, q, w = KEYS[2], KEYS[3], KEYS[4], KEYS[5]
         local id = ARGV[7]
         purge(h, tk, q, w)
