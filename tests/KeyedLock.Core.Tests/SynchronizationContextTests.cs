@@ -8,36 +8,39 @@ namespace KeyedLock.Tests;
 /// </summary>
 public sealed class SynchronizationContextTests
 {
-    public static TheoryData<string> Overloads => ["ValueTask", "Task", "ValueTask<T>", "Task<T>", "Action", "Func<T>"];
-
-    [Theory]
-    [MemberData(nameof(Overloads))]
-    public async Task RunAsync_WithAQueuedAcquisition_AndAnAsynchronousBody_NeverPostsToTheCallersContext(string overload)
+    public static TheoryData<string, bool> Overloads()
     {
-        using var registry = new KeyedLockRegistry();
-        var holder = await registry.AcquireAsync("k").Bounded();
-        var body = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var context = new CountingContext();
+        var data = new TheoryData<string, bool>();
+        foreach (var overload in new[] { "ValueTask", "Task", "ValueTask<T>", "Task<T>", "Action", "Func<T>" })
+        {
+            data.Add(overload, true);
+            data.Add(overload, false);
+        }
 
-        var run = context.Run(() => Start(registry, overload, body.Task));
-        Assert.False(run.IsCompleted);
-        await Task.Run(holder.Dispose).Bounded();
-        await Task.Run(body.SetResult).Bounded();
-        await run.Bounded();
-
-        Assert.Equal(0, context.Posts);
+        return data;
     }
 
+    /// <param name="overload">The <c>RunAsync</c> overload.</param>
+    /// <param name="queued">
+    /// Whether the key is held first (the acquisition completes later, on another thread) or free (it is granted at
+    /// once, so the body starts on the caller's thread, inside its context).
+    /// </param>
     [Theory]
     [MemberData(nameof(Overloads))]
-    public async Task RunAsync_WithAFreeKey_AndAnAsynchronousBody_NeverPostsToTheCallersContext(string overload)
+    public async Task RunAsync_WithAnAsynchronousBody_NeverPostsToTheCallersContext(string overload, bool queued)
     {
         using var registry = new KeyedLockRegistry();
+        var holder = queued ? await registry.AcquireAsync("k").Bounded() : default;
         var body = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var context = new CountingContext();
 
-        // The key is granted at once, so the body starts on the caller's thread, inside its context.
         var run = context.Run(() => Start(registry, overload, body.Task));
+        if (queued)
+        {
+            Assert.False(run.IsCompleted);
+            await Task.Run(holder.Dispose).Bounded();
+        }
+
         await Task.Run(body.SetResult).Bounded();
         await run.Bounded();
 

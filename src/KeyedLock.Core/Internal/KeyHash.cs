@@ -48,8 +48,17 @@ internal static class KeyHash
             hash2 = (BitOperations.RotateLeft(hash2, 5) + hash2) ^ Unsafe.As<uint, char>(ref Unsafe.Add(ref pairs, pair));
         }
 
-        // The runtime finishes this hash with a modulo by a prime bucket count; the registry masks with a power of two
-        // and picks stripes by the top bits, so every bit must depend on every input bit: MurmurHash3's finalizer.
+        return Finish(hash1, hash2);
+    }
+
+    /// <summary>
+    /// Joins the two lanes as the runtime does, then avalanches: the runtime finishes this hash with a modulo by a
+    /// prime bucket count, while the registry masks with a power of two and picks stripes by the top bits, so every
+    /// bit must depend on every input bit (MurmurHash3's finalizer).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int Finish(uint hash1, uint hash2)
+    {
         var hash = hash1 + (hash2 * 1566083941);
         hash ^= hash >> 16;
         hash *= 0x85EBCA6B;

@@ -44,12 +44,15 @@ internal sealed class LockStripe(KeyedLockRegistry registry)
     /// <summary>Whether the stripe has switched to the randomized hash (for tests).</summary>
     internal bool IsRandomized => _randomized;
 
+    /// <summary>The hash this stripe places <paramref name="key"/> by: the fast one until the switch, then the randomized one.</summary>
+    private int HashOf(string key, int fastHash) => _randomized ? KeyHash.Randomized(key) : fastHash;
+
     /// <summary>Finds the entry of <paramref name="key"/>, or null. Call under <see cref="Gate"/>.</summary>
     /// <param name="key">The key.</param>
     /// <param name="fastHash">The key's <see cref="KeyHash.Fast"/> hash (the stripe rehashes it when randomized).</param>
     internal LockEntry? FindLocked(string key, int fastHash)
     {
-        var hash = _randomized ? KeyHash.Randomized(key) : fastHash;
+        var hash = HashOf(key, fastHash);
         for (var entry = _buckets[BucketOf(hash, _buckets.Length)]; entry is not null; entry = entry.NextInBucket)
         {
             if (entry.Hash == hash && string.Equals(entry.Key, key, StringComparison.Ordinal))
@@ -66,7 +69,7 @@ internal sealed class LockStripe(KeyedLockRegistry registry)
     /// <param name="fastHash">The key's <see cref="KeyHash.Fast"/> hash (the stripe rehashes it when randomized).</param>
     internal LockEntry GetOrAddLocked(string key, int fastHash)
     {
-        var hash = _randomized ? KeyHash.Randomized(key) : fastHash;
+        var hash = HashOf(key, fastHash);
         var buckets = _buckets;
         ref var head = ref buckets[BucketOf(hash, buckets.Length)];
         var chain = 0;
