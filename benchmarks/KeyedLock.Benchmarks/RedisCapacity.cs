@@ -26,7 +26,7 @@ internal static class RedisCapacity
             providers.Add(new RedisKeyedLockProvider(await ConnectionMultiplexer.ConnectAsync(RedisContenders.Options()), new RedisKeyedLockOptions { KeyNamespace = ns }));
         }
 
-        Console.WriteLine($"redis-server {RedisContenders.Connection}, {Environment.ProcessorCount} cores shared by clients and server, load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+        Console.WriteLine($"redis-server {RedisContenders.Connection}, {Environment.ProcessorCount} cores shared by clients and server, load average {RedisReport.LoadAverage()}");
         Console.WriteLine("| scenario | acquisitions/s measured | Redis main-thread CPU per acquisition | acquisitions/s per Redis core (1 / CPU) |");
         Console.WriteLine("| --- | ---: | ---: | ---: |");
         await MeasureAsync(admin, "distinct keys, 256 workers over 4 instances", providers, hot: false);

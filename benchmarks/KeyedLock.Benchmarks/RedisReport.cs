@@ -119,7 +119,8 @@ internal static class RedisReport
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {name} | {samples.Count} | {At(0.5):0.000} ms | {At(0.9):0.000} ms | {samples[^1]:0.000} ms |"));
     }
 
-    private static string LoadAverage()
+    /// <summary>The 1-minute load average from /proc/loadavg, or "?" where there is none.</summary>
+    internal static string LoadAverage()
     {
         try
         {
