@@ -9,10 +9,7 @@ public sealed class SemaphoreTests : PostgresTestBase
     [PostgresFact]
     public async Task TwoSlots_TwoInstances_AtMostTwoHolders_EachWithItsOwnIncreasingToken()
     {
-        var appA = TestDatabase.UniqueName("kl-sem-a");
-        var appB = TestDatabase.UniqueName("kl-sem-b");
-        var a = CreateInstance(o => o.MaxConcurrencyPerKey = 2, appA);
-        var b = CreateInstance(o => o.MaxConcurrencyPerKey = 2, appB);
+        var (a, appA, b, appB) = TwoSlotInstances();
 
         var first = await a.AcquireAsync("k").Bounded();
         var second = await b.AcquireAsync("k").Bounded();
@@ -64,10 +61,7 @@ public sealed class SemaphoreTests : PostgresTestBase
     [PostgresFact]
     public async Task WaitersOfTwoInstances_AreGrantedInArrivalOrder()
     {
-        var appA = TestDatabase.UniqueName("kl-sem-a");
-        var appB = TestDatabase.UniqueName("kl-sem-b");
-        var a = CreateInstance(o => o.MaxConcurrencyPerKey = 2, appA);
-        var b = CreateInstance(o => o.MaxConcurrencyPerKey = 2, appB);
+        var (a, appA, b, appB) = TwoSlotInstances();
         var one = await a.AcquireAsync("k").Bounded();
         var two = await a.AcquireAsync("k").Bounded();
 
@@ -125,5 +119,13 @@ public sealed class SemaphoreTests : PostgresTestBase
         while ((current = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, current) != current)
         {
         }
+    }
+
+    /// <summary>Two providers with two slots per key, each with its own application name (to count its sessions).</summary>
+    private (PostgresKeyedLockProvider A, string AppA, PostgresKeyedLockProvider B, string AppB) TwoSlotInstances()
+    {
+        var appA = TestDatabase.UniqueName("kl-sem-a");
+        var appB = TestDatabase.UniqueName("kl-sem-b");
+        return (CreateInstance(o => o.MaxConcurrencyPerKey = 2, appA), appA, CreateInstance(o => o.MaxConcurrencyPerKey = 2, appB), appB);
     }
 }
