@@ -14,7 +14,7 @@ public sealed class ConnectionUseTests : PostgresTestBase
         var samples = new List<long>();
         var waiters = Enumerable.Range(0, 49).Select(_ => Hold()).ToArray();
 
-        await TestDatabase.UntilAsync(() => TestDatabase.CountWaitersAsync(Monitor, lockId), 1, "the head waiter waits in PostgreSQL");
+        await TestWait.UntilAsync(() => TestDatabase.CountWaitersAsync(Monitor, lockId), 1, "the head waiter waits in PostgreSQL");
 
         // Everybody is queued: the holder's and the head waiter's connections are the only lock connections this app
         // opened; the third is the instance's heartbeat (one per instance, whatever the number of keys).

@@ -40,21 +40,21 @@ public sealed class CrossInstanceTests : PostgresTestBase
 
         var a1 = await a.AcquireAsync("k").Bounded();
         var b1 = b.AcquireAsync("k").AsTask();
-        await TestDatabase.UntilAsync(() => TestDatabase.CountWaitersAsync(Monitor, lockId), 1, "b1 waits in PostgreSQL");
+        await TestWait.UntilAsync(() => TestDatabase.CountWaitersAsync(Monitor, lockId), 1, "b1 waits in PostgreSQL");
         var a2 = a.AcquireAsync("k").AsTask();
-        await TestDatabase.UntilAsync(() => TestDatabase.CountWaitersAsync(Monitor, lockId), 2, "a2 waits in PostgreSQL behind b1");
+        await TestWait.UntilAsync(() => TestDatabase.CountWaitersAsync(Monitor, lockId), 2, "a2 waits in PostgreSQL behind b1");
         var b2 = b.AcquireAsync("k").AsTask(); // queued in b, behind b1
         var a3 = a.AcquireAsync("k").AsTask(); // queued in a, behind a2
 
         await a1.DisposeAsync();
         var b1Lease = await b1.Bounded();
         Assert.False(a2.IsCompleted);
-        await TestDatabase.UntilAsync(() => TestDatabase.CountWaitersAsync(Monitor, lockId), 2, "b2 moves up into PostgreSQL behind a2");
+        await TestWait.UntilAsync(() => TestDatabase.CountWaitersAsync(Monitor, lockId), 2, "b2 moves up into PostgreSQL behind a2");
 
         await b1Lease.DisposeAsync();
         var a2Lease = await a2.Bounded();
         Assert.False(b2.IsCompleted);
-        await TestDatabase.UntilAsync(() => TestDatabase.CountWaitersAsync(Monitor, lockId), 2, "a3 moves up into PostgreSQL behind b2");
+        await TestWait.UntilAsync(() => TestDatabase.CountWaitersAsync(Monitor, lockId), 2, "a3 moves up into PostgreSQL behind b2");
 
         await a2Lease.DisposeAsync();
         var b2Lease = await b2.Bounded();
@@ -74,7 +74,7 @@ public sealed class CrossInstanceTests : PostgresTestBase
         var lockId = a.GetAdvisoryLockId("k");
         var holder = await a.AcquireAsync("k").Bounded();
         var waiter = b.AcquireAsync("k").AsTask();
-        await TestDatabase.UntilAsync(() => TestDatabase.CountWaitersAsync(Monitor, lockId), 1, "b waits in PostgreSQL");
+        await TestWait.UntilAsync(() => TestDatabase.CountWaitersAsync(Monitor, lockId), 1, "b waits in PostgreSQL");
 
         await holder.DisposeAsync();
         var lease = await waiter.Bounded();

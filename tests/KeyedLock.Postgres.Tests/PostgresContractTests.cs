@@ -67,7 +67,7 @@ public sealed class PostgresContractTests : PostgresTestBase
                 TaskScheduler.Default).Unwrap());
         }
 
-        await TestDatabase.UntilAsync(() => TestDatabase.CountWaitersAsync(Monitor, provider.GetAdvisoryLockId("k")), 1, "the head waiter queues in PostgreSQL");
+        await TestWait.UntilAsync(() => TestDatabase.CountWaitersAsync(Monitor, provider.GetAdvisoryLockId("k")), 1, "the head waiter queues in PostgreSQL");
         Assert.Empty(order);
 
         await holder.DisposeAsync();
@@ -119,7 +119,7 @@ public sealed class PostgresContractTests : PostgresTestBase
         using var cts = new CancellationTokenSource();
         var waiter = provider.AcquireAsync("k", cts.Token).AsTask();
         var second = provider.AcquireAsync("k").AsTask(); // queued locally behind the canceled one
-        await TestDatabase.UntilAsync(() => TestDatabase.CountWaitersAsync(Monitor, lockId), 1, "the first waiter waits in PostgreSQL");
+        await TestWait.UntilAsync(() => TestDatabase.CountWaitersAsync(Monitor, lockId), 1, "the first waiter waits in PostgreSQL");
 
         await cts.CancelAsync();
 
@@ -127,7 +127,7 @@ public sealed class PostgresContractTests : PostgresTestBase
         Assert.Equal(cts.Token, ex.CancellationToken);
 
         // The second waiter moves up into PostgreSQL and gets the key once the holder releases.
-        await TestDatabase.UntilAsync(() => TestDatabase.CountWaitersAsync(Monitor, lockId), 1, "the second waiter waits in PostgreSQL");
+        await TestWait.UntilAsync(() => TestDatabase.CountWaitersAsync(Monitor, lockId), 1, "the second waiter waits in PostgreSQL");
         await holder.DisposeAsync();
         var lease = await second.Bounded();
         Assert.True(lease.IsHeld);
@@ -174,7 +174,7 @@ public sealed class PostgresContractTests : PostgresTestBase
         var lockId = provider.GetAdvisoryLockId("k");
         await using var holder = await provider.AcquireAsync("k").Bounded();
         var head = provider.AcquireAsync("k").AsTask(); // waits in PostgreSQL, holds the instance's waiting slot
-        await TestDatabase.UntilAsync(() => TestDatabase.CountWaitersAsync(Monitor, lockId), 1, "the head waits in PostgreSQL");
+        await TestWait.UntilAsync(() => TestDatabase.CountWaitersAsync(Monitor, lockId), 1, "the head waits in PostgreSQL");
         var queued = provider.AcquireAsync("k").AsTask(); // the one allowed local waiter
 
         var ex = await Assert.ThrowsAsync<KeyedLockQueueFullException>(() => provider.AcquireAsync("k").Bounded());

@@ -36,8 +36,8 @@ public sealed class ProductCacheTwoInstancesTests : PostgresTestBase
             var reads = Enumerable.Range(0, Reads)
                 .Select(i => (i % 2 == 0 ? clientA : clientB).GetAsync("/api/products/3"))
                 .ToArray();
-            await TestDatabase.UntilAsync(() => CountWaitingAsync(appA), 1, "instance A's load waits for the product's lock");
-            await TestDatabase.UntilAsync(() => CountWaitingAsync(appB), 1, "instance B's load waits for the product's lock");
+            await TestWait.UntilAsync(() => CountWaitingAsync(appA), 1, "instance A's load waits for the product's lock");
+            await TestWait.UntilAsync(() => CountWaitingAsync(appB), 1, "instance B's load waits for the product's lock");
             Assert.All(reads, r => Assert.False(r.IsCompleted));
 
             await held.DisposeAsync(); // a second dispose at the end of the scope is harmless

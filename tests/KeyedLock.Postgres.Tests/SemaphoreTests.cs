@@ -19,7 +19,7 @@ public sealed class SemaphoreTests : PostgresTestBase
 
         // A third holder waits until one of the two releases.
         var third = b.AcquireAsync("k").AsTask();
-        await TestDatabase.UntilAsync(() => TestDatabase.CountLockingSessionsAsync(Monitor, appB), 2, "the third request waits in PostgreSQL");
+        await TestWait.UntilAsync(() => TestDatabase.CountLockingSessionsAsync(Monitor, appB), 2, "the third request waits in PostgreSQL");
         Assert.False(third.IsCompleted);
         await first.DisposeAsync();
         var granted = await third.Bounded();
@@ -66,9 +66,9 @@ public sealed class SemaphoreTests : PostgresTestBase
         var two = await a.AcquireAsync("k").Bounded();
 
         var firstWaiter = a.AcquireAsync("k").AsTask();
-        await TestDatabase.UntilAsync(() => TestDatabase.CountLockingSessionsAsync(Monitor, appA), 3, "the first waiter holds the turnstile");
+        await TestWait.UntilAsync(() => TestDatabase.CountLockingSessionsAsync(Monitor, appA), 3, "the first waiter holds the turnstile");
         var secondWaiter = b.AcquireAsync("k").AsTask();
-        await TestDatabase.UntilAsync(() => TestDatabase.CountLockingSessionsAsync(Monitor, appB), 1, "the second waiter queues on the turnstile");
+        await TestWait.UntilAsync(() => TestDatabase.CountLockingSessionsAsync(Monitor, appB), 1, "the second waiter queues on the turnstile");
 
         await one.DisposeAsync();
         var granted = await firstWaiter.Bounded();
@@ -92,15 +92,15 @@ public sealed class SemaphoreTests : PostgresTestBase
         Assert.Equal(0, await TestDatabase.CountLockingSessionsAsync(Monitor, app));
         using var cts = new CancellationTokenSource();
         var canceled = a.AcquireAsync("k", cts.Token).AsTask();
-        await TestDatabase.UntilAsync(() => TestDatabase.CountLockingSessionsAsync(Monitor, app), 1, "the waiter holds the turnstile");
+        await TestWait.UntilAsync(() => TestDatabase.CountLockingSessionsAsync(Monitor, app), 1, "the waiter holds the turnstile");
         await cts.CancelAsync();
         var ex = await Assert.ThrowsAsync<TaskCanceledException>(() => canceled.Bounded());
         Assert.Equal(cts.Token, ex.CancellationToken);
-        await TestDatabase.UntilAsync(() => TestDatabase.CountLockingSessionsAsync(Monitor, app), 0, "the canceled waiter left nothing behind");
+        await TestWait.UntilAsync(() => TestDatabase.CountLockingSessionsAsync(Monitor, app), 0, "the canceled waiter left nothing behind");
 
         // A holder whose session dies frees its slot without a release notification: the waiter still gets it.
         var waiter = a.AcquireAsync("k", TimeSpan.FromSeconds(30)).AsTask();
-        await TestDatabase.UntilAsync(() => TestDatabase.CountLockingSessionsAsync(Monitor, app), 1, "the waiter holds the turnstile");
+        await TestWait.UntilAsync(() => TestDatabase.CountLockingSessionsAsync(Monitor, app), 1, "the waiter holds the turnstile");
         var pid = await TestDatabase.HolderPidAsync(Monitor, b.GetAdvisoryLockId("k")); // slot 0's holder
         await LostLockDetectionTests.TerminateAsync(Monitor, pid);
         var lease = await waiter.Bounded();

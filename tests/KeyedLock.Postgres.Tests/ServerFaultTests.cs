@@ -23,7 +23,7 @@ public sealed class ServerFaultTests : PostgresTestBase
         using var registration = holder.LostToken.Register(() => lost.TrySetResult());
         var waiters = Enumerable.Range(0, 3).Select(_ => provider.AcquireAsync("k").AsTask()).ToList();
         waiters.Add(other.AcquireAsync("k", TimeSpan.FromMinutes(5)).AsTask());
-        await TestDatabase.UntilAsync(() => TestDatabase.CountWaitersAsync(Monitor, lockId), 2, "one waiter of each instance waits in PostgreSQL");
+        await TestWait.UntilAsync(() => TestDatabase.CountWaitersAsync(Monitor, lockId), 2, "one waiter of each instance waits in PostgreSQL");
 
         try
         {

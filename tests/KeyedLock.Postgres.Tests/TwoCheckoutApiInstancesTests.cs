@@ -40,8 +40,8 @@ public sealed class TwoCheckoutApiInstancesTests : PostgresTestBase
             duplicates.Add((i % 2 == 0 ? clientB : clientA).PostAsJsonAsync($"/api/users/{user}/checkout", new { amount = 60 }));
         }
 
-        await TestDatabase.UntilAsync(() => CountWaitingAsync(appB), 1, "instance B's duplicate waits in PostgreSQL");
-        await TestDatabase.UntilAsync(() => CountWaitingAsync(appA), 1, "instance A's duplicate waits in PostgreSQL");
+        await TestWait.UntilAsync(() => CountWaitingAsync(appB), 1, "instance B's duplicate waits in PostgreSQL");
+        await TestWait.UntilAsync(() => CountWaitingAsync(appA), 1, "instance A's duplicate waits in PostgreSQL");
         Assert.All(duplicates, d => Assert.False(d.IsCompleted));
 
         payments.Release.SetResult();

@@ -29,7 +29,7 @@ public sealed class TwoCheckoutApiProcessesTests(ITestOutputHelper output) : Pos
 
         // A takes alice's lock and reserves the money; its payment call takes 8 s.
         var first = clientA.PostAsJsonAsync($"/api/users/{user}/checkout", new { amount = 60 });
-        await TestDatabase.UntilAsync(async () => (long)(await BalanceAsync(clientB, user)), 40, "instance A reserved the amount and is in its payment call");
+        await TestWait.UntilAsync(async () => (long)(await BalanceAsync(clientB, user)), 40, "instance A reserved the amount and is in its payment call");
         var pid = await TestDatabase.HolderPidOfApplicationAsync(Monitor, appA);
 
         // The lock is lost mid-payment; the same user checks out on B at once.
@@ -51,8 +51,8 @@ public sealed class TwoCheckoutApiProcessesTests(ITestOutputHelper output) : Pos
         Assert.Equal(100m - (60m * created), account!.Balance);
         Assert.Equal(created, account.Orders.Count);
 
-        await TestDatabase.UntilAsync(() => TestDatabase.CountLockingSessionsAsync(Monitor, appA), 0, "no advisory lock of A is left");
-        await TestDatabase.UntilAsync(() => TestDatabase.CountLockingSessionsAsync(Monitor, appB), 0, "no advisory lock of B is left");
+        await TestWait.UntilAsync(() => TestDatabase.CountLockingSessionsAsync(Monitor, appA), 0, "no advisory lock of A is left");
+        await TestWait.UntilAsync(() => TestDatabase.CountLockingSessionsAsync(Monitor, appB), 0, "no advisory lock of B is left");
     }
 
     private static async Task<SampleProcess> StartAsync(string directory, string applicationName)

@@ -44,21 +44,21 @@ public sealed class CrossInstanceTests : RedisTestBase
 
         var a1 = await a.AcquireAsync("k").Bounded();
         var b1 = b.AcquireAsync("k").AsTask();
-        await TestRedis.UntilAsync(() => QueueLengthAsync("k"), 1, "b1 waits in Redis");
+        await TestWait.UntilAsync(() => QueueLengthAsync("k"), 1, "b1 waits in Redis");
         var a2 = a.AcquireAsync("k").AsTask();
-        await TestRedis.UntilAsync(() => QueueLengthAsync("k"), 2, "a2 waits in Redis behind b1");
+        await TestWait.UntilAsync(() => QueueLengthAsync("k"), 2, "a2 waits in Redis behind b1");
         var b2 = b.AcquireAsync("k").AsTask(); // queued in b, behind b1
         var a3 = a.AcquireAsync("k").AsTask(); // queued in a, behind a2
 
         await a1.DisposeAsync();
         var b1Lease = await b1.Bounded();
         Assert.False(a2.IsCompleted);
-        await TestRedis.UntilAsync(() => QueueLengthAsync("k"), 2, "b2 moves up into Redis behind a2");
+        await TestWait.UntilAsync(() => QueueLengthAsync("k"), 2, "b2 moves up into Redis behind a2");
 
         await b1Lease.DisposeAsync();
         var a2Lease = await a2.Bounded();
         Assert.False(b2.IsCompleted);
-        await TestRedis.UntilAsync(() => QueueLengthAsync("k"), 2, "a3 moves up into Redis behind b2");
+        await TestWait.UntilAsync(() => QueueLengthAsync("k"), 2, "a3 moves up into Redis behind b2");
 
         await a2Lease.DisposeAsync();
         var b2Lease = await b2.Bounded();
@@ -78,7 +78,7 @@ public sealed class CrossInstanceTests : RedisTestBase
         var b = await CreateInstanceAsync();
         var holder = await a.AcquireAsync("k").Bounded();
         var waiter = b.AcquireAsync("k").AsTask();
-        await TestRedis.UntilAsync(() => QueueLengthAsync("k"), 1, "b waits in Redis");
+        await TestWait.UntilAsync(() => QueueLengthAsync("k"), 1, "b waits in Redis");
 
         await holder.DisposeAsync();
         var lease = await waiter.Bounded();
@@ -98,9 +98,9 @@ public sealed class CrossInstanceTests : RedisTestBase
         await pushes.StartAsync();
         var holder = await a.AcquireAsync("k").Bounded();
         var waiterB = b.AcquireAsync("k").AsTask();
-        await TestRedis.UntilAsync(() => QueueLengthAsync("k"), 1, "b waits in Redis");
+        await TestWait.UntilAsync(() => QueueLengthAsync("k"), 1, "b waits in Redis");
         var waiterC = c.AcquireAsync("k").AsTask();
-        await TestRedis.UntilAsync(() => QueueLengthAsync("k"), 2, "c waits in Redis");
+        await TestWait.UntilAsync(() => QueueLengthAsync("k"), 2, "c waits in Redis");
 
         await holder.DisposeAsync();
         var leaseB = await waiterB.Bounded();

@@ -31,7 +31,7 @@ public sealed class DeadClientTests : RedisTestBase
         var (holder, next) = await HolderDeadWaiterAndLiveWaiterAsync();
 
         // The live waiter's heartbeat purges the dead entry once its deadline passed.
-        await TestRedis.UntilAsync(() => QueueLengthAsync("k"), 1, "the dead waiter's place expires");
+        await TestWait.UntilAsync(() => QueueLengthAsync("k"), 1, "the dead waiter's place expires");
         Assert.False(next.IsCompleted);
         await holder.DisposeAsync();
 
@@ -47,7 +47,7 @@ public sealed class DeadClientTests : RedisTestBase
         var holder = await a.AcquireAsync("k").Bounded();
         await QueueADeadWaiterAsync(a, "k");
         var next = c.AcquireAsync("k").AsTask();
-        await TestRedis.UntilAsync(() => QueueLengthAsync("k"), 2, "the live waiter queues behind the dead one");
+        await TestWait.UntilAsync(() => QueueLengthAsync("k"), 2, "the live waiter queues behind the dead one");
         return (holder, next);
     }
 

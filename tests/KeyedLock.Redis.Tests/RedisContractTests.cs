@@ -68,7 +68,7 @@ public sealed class RedisContractTests : RedisTestBase
                 TaskScheduler.Default).Unwrap());
         }
 
-        await TestRedis.UntilAsync(() => QueueLengthAsync("k"), 1, "the head waiter queues in Redis");
+        await TestWait.UntilAsync(() => QueueLengthAsync("k"), 1, "the head waiter queues in Redis");
         Assert.Empty(order);
 
         await holder.DisposeAsync();
@@ -119,7 +119,7 @@ public sealed class RedisContractTests : RedisTestBase
         using var cts = new CancellationTokenSource();
         var waiter = provider.AcquireAsync("k", cts.Token).AsTask();
         var second = provider.AcquireAsync("k").AsTask(); // queued locally behind the canceled one
-        await TestRedis.UntilAsync(() => QueueLengthAsync("k"), 1, "the first waiter waits in Redis");
+        await TestWait.UntilAsync(() => QueueLengthAsync("k"), 1, "the first waiter waits in Redis");
 
         await cts.CancelAsync();
 
@@ -127,7 +127,7 @@ public sealed class RedisContractTests : RedisTestBase
         Assert.Equal(cts.Token, ex.CancellationToken);
 
         // The second waiter moves up into Redis and gets the key once the holder releases.
-        await TestRedis.UntilAsync(() => QueueLengthAsync("k"), 1, "the second waiter waits in Redis");
+        await TestWait.UntilAsync(() => QueueLengthAsync("k"), 1, "the second waiter waits in Redis");
         await holder.DisposeAsync();
         var lease = await second.Bounded();
         Assert.True(lease.IsHeld);
@@ -174,7 +174,7 @@ public sealed class RedisContractTests : RedisTestBase
         var provider = await CreateInstanceAsync(o => o.MaxQueueLengthPerKey = 1);
         await using var holder = await provider.AcquireAsync("k").Bounded();
         var head = provider.AcquireAsync("k").AsTask(); // waits in Redis, holds the instance's waiting slot
-        await TestRedis.UntilAsync(() => QueueLengthAsync("k"), 1, "the head waits in Redis");
+        await TestWait.UntilAsync(() => QueueLengthAsync("k"), 1, "the head waits in Redis");
         var queued = provider.AcquireAsync("k").AsTask(); // the one allowed local waiter
 
         var ex = await Assert.ThrowsAsync<KeyedLockQueueFullException>(() => provider.AcquireAsync("k").Bounded());
@@ -333,7 +333,7 @@ public sealed class RedisContractTests : RedisTestBase
         var first = await a.AcquireAsync("k", TimeSpan.Zero).Bounded();
         var second = await b.AcquireAsync("k", TimeSpan.Zero).Bounded();
         var third = a.AcquireAsync("k").AsTask();
-        await TestRedis.UntilAsync(() => QueueLengthAsync("k"), 1, "the third waits in Redis");
+        await TestWait.UntilAsync(() => QueueLengthAsync("k"), 1, "the third waits in Redis");
 
         Assert.False((await b.TryAcquireAsync("k", TimeSpan.Zero).Bounded()).Succeeded);
         Assert.Equal(2, await HolderCountAsync("k"));

@@ -20,7 +20,7 @@ internal static class RedisServer
             // The server closes the connection instead of answering.
         }
 
-        await TestRedis.UntilAsync(async () => await IsUpAsync() ? 1 : 0, 0, "redis-server stopped");
+        await TestWait.UntilAsync(async () => await IsUpAsync() ? 1 : 0, 0, "redis-server stopped");
     }
 
     internal static async Task StartAsync()
@@ -43,7 +43,7 @@ internal static class RedisServer
             throw new InvalidOperationException($"redis-server exited with {process.ExitCode}: {await process.StandardError.ReadToEndAsync()}");
         }
 
-        await TestRedis.UntilAsync(async () => await IsUpAsync() ? 1 : 0, 1, "redis-server started");
+        await TestWait.UntilAsync(async () => await IsUpAsync() ? 1 : 0, 1, "redis-server started");
     }
 
     private static async Task<bool> IsUpAsync()

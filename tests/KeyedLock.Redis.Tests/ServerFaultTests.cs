@@ -42,7 +42,7 @@ public sealed class ServerFaultTests : RedisTestBase
         using var registration = holder.LostToken.Register(() => lost.TrySetResult());
         var waiters = Enumerable.Range(0, 3).Select(_ => provider.AcquireAsync("k").AsTask()).ToList();
         waiters.Add(other.AcquireAsync("k", TimeSpan.FromMinutes(5)).AsTask());
-        await TestRedis.UntilAsync(() => QueueLengthAsync("k"), 2, "one waiter of each instance waits in Redis");
+        await TestWait.UntilAsync(() => QueueLengthAsync("k"), 2, "one waiter of each instance waits in Redis");
 
         try
         {
@@ -85,7 +85,7 @@ public sealed class ServerFaultTests : RedisTestBase
             Assert.True(lease.FencingToken > holder.FencingToken);
             Assert.False((await other.TryAcquireAsync("k", TimeSpan.Zero).Bounded()).Succeeded);
             var waiter = other.AcquireAsync("k", TimeSpan.FromSeconds(10)).AsTask();
-            await TestRedis.UntilAsync(() => QueueLengthAsync("k"), 1, "the other instance waits in Redis again");
+            await TestWait.UntilAsync(() => QueueLengthAsync("k"), 1, "the other instance waits in Redis again");
             await lease.DisposeAsync();
             await (await waiter.Bounded()).DisposeAsync();
         }

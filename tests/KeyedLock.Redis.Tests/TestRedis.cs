@@ -42,20 +42,4 @@ internal static class TestRedis
         keys.Sort(StringComparer.Ordinal);
         return keys;
     }
-
-    /// <summary>Polls until <paramref name="probe"/> returns <paramref name="expected"/> (bounded).</summary>
-    internal static async Task UntilAsync(Func<Task<long>> probe, long expected, string what, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
-        long last;
-        while ((last = await probe()) != expected)
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"Timed out waiting until {what} (expected {expected}, last saw {last}).");
-            }
-
-            await Task.Delay(5);
-        }
-    }
 }

@@ -56,7 +56,7 @@ public sealed class CrossInstanceIdempotencyTests : PostgresTestBase
         var duplicate = b.Client.SendAsync(Pay("r2", "k1"));
 
         // b waits in PostgreSQL for the advisory lock that a holds.
-        await TestDatabase.UntilAsync(() => TestDatabase.CountLockingSessionsAsync(Monitor, b.ApplicationName), 1, "instance b waits for the idempotency key");
+        await TestWait.UntilAsync(() => TestDatabase.CountLockingSessionsAsync(Monitor, b.ApplicationName), 1, "instance b waits for the idempotency key");
         Assert.False(duplicate.IsCompleted, "the duplicate waits for the original while b holds a waiting advisory lock");
 
         Release("r1");

@@ -56,7 +56,7 @@ public sealed class CrossInstanceIdempotencyTests : RedisTestBase
         var duplicate = b.SendAsync(Pay("r2", "k1"));
 
         // b waits in the Redis queue of the idempotency key that a holds.
-        await UntilOneWaiterIsQueuedAsync().Bounded();
+        await TestWait.UntilAsync(QueuesOfOneWaiterAsync, 1, "instance b waits in the Redis queue of the idempotency key");
         Assert.False(duplicate.IsCompleted, "the duplicate waits for the original");
 
         Release("r1");
@@ -92,20 +92,19 @@ public sealed class CrossInstanceIdempotencyTests : RedisTestBase
         Content = new StringContent($$"""{"amount":{{amount}}}""", Encoding.UTF8, "application/json"),
     };
 
-    private async Task UntilOneWaiterIsQueuedAsync()
+    /// <summary>How many lock queues under the namespace hold exactly one waiter.</summary>
+    private async Task<long> QueuesOfOneWaiterAsync()
     {
-        while (true)
+        var count = 0L;
+        foreach (var key in await ScanAsync())
         {
-            foreach (var key in await ScanAsync())
+            if (key.EndsWith(":q", StringComparison.Ordinal) && await Db.ListLengthAsync(key) == 1)
             {
-                if (key.EndsWith(":q", StringComparison.Ordinal) && await Db.ListLengthAsync(key) == 1)
-                {
-                    return;
-                }
+                count++;
             }
-
-            await Task.Delay(10);
         }
+
+        return count;
     }
 
     private void Release(string id) => Gate(id).TrySetResult();
