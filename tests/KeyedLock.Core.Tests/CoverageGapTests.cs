@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using KeyedLock.Internal;
 using Microsoft.Extensions.DependencyInjection;
+using static KeyedLock.Tests.Acquired;
 
 namespace KeyedLock.Tests;
 
@@ -40,12 +41,6 @@ public sealed class NullArgumentTests
         var queue = Assert.Throws<ArgumentOutOfRangeException>(() => new KeyedLockRegistry(new KeyedLockOptions { MaxQueueLengthPerKey = -1 }));
         Assert.Contains("MaxQueueLengthPerKey must be 0 or more", queue.Message, StringComparison.Ordinal);
     }
-
-    internal static KeyedLockLease Granted(ValueTask<KeyedLockLease> acquisition)
-    {
-        Assert.True(acquisition.IsCompletedSuccessfully);
-        return acquisition.Result;
-    }
 }
 
 /// <summary>Holder slots of a keyed semaphore (<c>MaxConcurrencyPerKey &gt; 1</c>) seen through <see cref="KeyedLockLease.IsHeld"/>.</summary>
@@ -55,8 +50,8 @@ public sealed class HolderSlotTests
     public void IsHeld_IsTrueOnlyForTheLeasesStillInASlot()
     {
         using var registry = new KeyedLockRegistry(new KeyedLockOptions { MaxConcurrencyPerKey = 3 });
-        var first = NullArgumentTests.Granted(registry.AcquireAsync("k"));
-        var second = NullArgumentTests.Granted(registry.AcquireAsync("k"));
+        var first = Granted(registry.AcquireAsync("k"));
+        var second = Granted(registry.AcquireAsync("k"));
         Assert.True(first.IsHeld);
         Assert.True(second.IsHeld);
 
@@ -146,7 +141,7 @@ public sealed class MetricsDetailTests
         var factory = new TestMeterFactory();
         using var recorder = new MeterRecorder(KeyedLockMetrics.MeterName, factory);
         using var registry = new KeyedLockRegistry(null, null, factory);
-        var holder = NullArgumentTests.Granted(registry.AcquireAsync("k"));
+        var holder = Granted(registry.AcquireAsync("k"));
 
         Assert.False(registry.TryAcquireAsync("k", TimeSpan.Zero).Result.Succeeded);
         Assert.True(registry.TryAcquireAsync("k", TimeSpan.FromSeconds(1), new CancellationToken(canceled: true)).IsCanceled);
@@ -164,7 +159,7 @@ public sealed class MetricsDetailTests
         var factory = new TestMeterFactory();
         var time = new ManualTimeProvider();
         using var registry = new KeyedLockRegistry(null, time, factory);
-        var holder = NullArgumentTests.Granted(registry.AcquireAsync("k"));
+        var holder = Granted(registry.AcquireAsync("k"));
         var waiter = registry.AcquireAsync("k");
         holder.Dispose(); // hands the key to the waiter while nobody listens
         var second = await waiter.Bounded();
@@ -175,7 +170,7 @@ public sealed class MetricsDetailTests
         Assert.Empty(recorder.Of(KeyedLockMetrics.HoldDuration));
 
         // Granted while listening: measured.
-        var third = NullArgumentTests.Granted(registry.AcquireAsync("k"));
+        var third = Granted(registry.AcquireAsync("k"));
         var fourth = registry.AcquireAsync("k");
         third.Dispose();
         var held = await fourth.Bounded();
@@ -193,7 +188,7 @@ public sealed class RegistryEdgeTests
     {
         using var registry = new KeyedLockRegistry();
         var keys = HashFloodingTests.CollidingKeys(4);
-        var leases = keys.Select(k => NullArgumentTests.Granted(registry.AcquireAsync(k))).ToArray(); // each its own entry
+        var leases = keys.Select(k => Granted(registry.AcquireAsync(k))).ToArray(); // each its own entry
         var waiter = registry.AcquireAsync(keys[0]);
         Assert.False(waiter.IsCompleted);
         Assert.Equal(1, registry.QueueLength(keys[0]));
@@ -216,7 +211,7 @@ public sealed class RegistryEdgeTests
     public async Task AQueuedTryAcquire_ReturnsItsWaiterToThePool()
     {
         using var registry = new KeyedLockRegistry();
-        var holder = NullArgumentTests.Granted(registry.AcquireAsync("k"));
+        var holder = Granted(registry.AcquireAsync("k"));
         var before = registry.PooledWaiters;
         var attempt = registry.TryAcquireAsync("k", Timeout.InfiniteTimeSpan);
         Assert.False(attempt.IsCompleted);
@@ -236,7 +231,7 @@ public sealed class RegistryEdgeTests
         };
         ActivitySource.AddActivityListener(listener);
         using var registry = new KeyedLockRegistry();
-        var holder = NullArgumentTests.Granted(registry.AcquireAsync("sampled-out"));
+        var holder = Granted(registry.AcquireAsync("sampled-out"));
         var waiter = registry.AcquireAsync("sampled-out");
         holder.Dispose();
         (await waiter.Bounded()).Dispose();

@@ -1,4 +1,5 @@
 using KeyedLock.Internal;
+using static KeyedLock.Tests.Acquired;
 
 namespace KeyedLock.Tests;
 
@@ -10,18 +11,10 @@ namespace KeyedLock.Tests;
 /// </summary>
 public sealed class ReentrancyListTests
 {
-    private static KeyedLockRegistry Detecting() => new(new KeyedLockOptions { DetectReentrancy = true });
-
-    private static KeyedLockLease Granted(ValueTask<KeyedLockLease> acquisition)
-    {
-        Assert.True(acquisition.IsCompletedSuccessfully);
-        return acquisition.Result;
-    }
-
     [Fact]
     public void ReleasingTheNewest_ForgetsItAlone()
     {
-        using var registry = Detecting();
+        using var registry = DetectingRegistry();
         var a = Granted(registry.AcquireAsync("a"));
         var b = Granted(registry.AcquireAsync("b"));
         Assert.Equal(2, HeldLeases.CountInCurrentFlow());
@@ -40,7 +33,7 @@ public sealed class ReentrancyListTests
     [InlineData(2)]
     public void ReleasingOutOfOrder_ForgetsExactlyThatGrant_AndKeepsTheOthersInOrder(int released)
     {
-        using var registry = Detecting();
+        using var registry = DetectingRegistry();
         string[] keys = ["k0", "k1", "k2", "k3"];
         var leases = keys.Select(k => Granted(registry.AcquireAsync(k))).ToArray();
 
@@ -71,7 +64,7 @@ public sealed class ReentrancyListTests
     [Fact]
     public async Task GrantsReleasedInAnotherFlow_AreDroppedAtTheNextGrant_AndNeverCountAsHeld()
     {
-        using var registry = Detecting();
+        using var registry = DetectingRegistry();
         var a = Granted(registry.AcquireAsync("a"));
         var b = Granted(registry.AcquireAsync("b"));
         var c = Granted(registry.AcquireAsync("c"));
@@ -96,8 +89,8 @@ public sealed class ReentrancyListTests
     [Fact]
     public void TwoRegistries_WithTheSameGrantIds_AreNeverConfused()
     {
-        using var first = Detecting();
-        using var second = Detecting();
+        using var first = DetectingRegistry();
+        using var second = DetectingRegistry();
         var a = Granted(first.AcquireAsync("a"));   // grant 1 of the first registry
         var b = Granted(second.AcquireAsync("b"));  // grant 1 of the second
         Assert.Equal(a.FencingToken, b.FencingToken);
@@ -112,7 +105,7 @@ public sealed class ReentrancyListTests
     [Fact]
     public async Task TryAcquire_GrantedAtOnce_OrAfterWaiting_IsRecordedInTheCallersFlow()
     {
-        using var registry = Detecting();
+        using var registry = DetectingRegistry();
         var attempt = registry.TryAcquireAsync("now", TimeSpan.FromSeconds(30));
         Assert.True(attempt.IsCompletedSuccessfully);
         Assert.Throws<KeyedLockRecursionException>(() => registry.TryAcquireAsync("now", TimeSpan.Zero));

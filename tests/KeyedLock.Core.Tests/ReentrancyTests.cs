@@ -1,3 +1,5 @@
+using static KeyedLock.Tests.Acquired;
+
 namespace KeyedLock.Tests;
 
 /// <summary>
@@ -10,15 +12,6 @@ namespace KeyedLock.Tests;
 /// </remarks>
 public sealed class ReentrancyTests
 {
-    private static KeyedLockRegistry Detecting() => new(new KeyedLockOptions { DetectReentrancy = true });
-
-    /// <summary>Reads an acquisition that must have been granted already, in the caller's flow.</summary>
-    private static KeyedLockLease Granted(ValueTask<KeyedLockLease> acquisition)
-    {
-        Assert.True(acquisition.IsCompletedSuccessfully, "expected the key to be granted at once");
-        return acquisition.Result;
-    }
-
     [Fact]
     public void DefaultOptions_DoNotDetect()
     {
@@ -28,7 +21,7 @@ public sealed class ReentrancyTests
     [Fact]
     public async Task AcquiringAHeldKey_InTheSameFlow_ThrowsAtOnce()
     {
-        using var registry = Detecting();
+        using var registry = DetectingRegistry();
         using var lease = Granted(registry.AcquireAsync("k"));
 
         var ex = Assert.Throws<KeyedLockRecursionException>(() => registry.AcquireAsync("k"));
@@ -46,7 +39,7 @@ public sealed class ReentrancyTests
     [Fact]
     public async Task AcquiringAHeldKey_InANestedAsyncMethod_Throws()
     {
-        using var registry = Detecting();
+        using var registry = DetectingRegistry();
         using var lease = Granted(registry.AcquireAsync("k"));
         await Assert.ThrowsAsync<KeyedLockRecursionException>(() => NestedAsync()).Bounded();
         Assert.Equal(0, registry.QueueLength("k"));
@@ -61,7 +54,7 @@ public sealed class ReentrancyTests
     [Fact]
     public async Task KeyGrantedAfterQueueing_IsTrackedToo()
     {
-        using var registry = Detecting();
+        using var registry = DetectingRegistry();
         var other = await OtherFlowAsync(registry).Bounded();
         var queued = registry.AcquireAsync("k");
         Assert.Equal(1, registry.QueueLength("k"));
@@ -73,7 +66,7 @@ public sealed class ReentrancyTests
     [Fact]
     public async Task MultiKeyLease_IsTrackedForEachKey_AndOtherKeysStillWork()
     {
-        using var registry = Detecting();
+        using var registry = DetectingRegistry();
         using var lease = Granted(registry.AcquireAsync(["a", "b"], TimeSpan.FromSeconds(1)));
         Assert.Throws<KeyedLockRecursionException>(() => registry.AcquireAsync("a"));
         Assert.Throws<KeyedLockRecursionException>(() => registry.AcquireAsync("b"));
@@ -93,8 +86,8 @@ public sealed class ReentrancyTests
     [Fact]
     public void DifferentKey_DifferentRegistry_OrAfterRelease_IsGranted()
     {
-        using var registry = Detecting();
-        using var otherRegistry = Detecting();
+        using var registry = DetectingRegistry();
+        using var otherRegistry = DetectingRegistry();
         var lease = Granted(registry.AcquireAsync("k"));
 
         var different = Granted(registry.AcquireAsync("other"));
@@ -122,7 +115,7 @@ public sealed class ReentrancyTests
     [Fact]
     public async Task LeaseReleasedByAnotherFlow_NoLongerCountsAsHeld()
     {
-        using var registry = Detecting();
+        using var registry = DetectingRegistry();
         var lease = Granted(registry.AcquireAsync("k"));
         await Task.Run(() => lease.Dispose()).Bounded();
         using var again = Granted(registry.AcquireAsync("k"));
@@ -132,7 +125,7 @@ public sealed class ReentrancyTests
     [Fact]
     public async Task RunAsyncBody_ReacquiringItsKey_Throws()
     {
-        using var registry = Detecting();
+        using var registry = DetectingRegistry();
         var ex = await Assert.ThrowsAsync<KeyedLockRecursionException>(() => registry.RunAsync("k", async ct =>
         {
             await Task.Yield();
@@ -148,7 +141,7 @@ public sealed class ReentrancyTests
         // The documented limit of the diagnostic: a child task inherits the holding flow's AsyncLocal, so with
         // detection on it cannot wait for its parent's key; it gets KeyedLockRecursionException. (With the default
         // options it waits and is granted after the release: DefaultOptionsTests.)
-        using var registry = Detecting();
+        using var registry = DetectingRegistry();
         using var lease = Granted(registry.AcquireAsync("k"));
         await Assert.ThrowsAsync<KeyedLockRecursionException>(() => Task.Run(() => registry.AcquireAsync("k").Bounded())).Bounded();
         Assert.Equal(0, registry.QueueLength("k"));

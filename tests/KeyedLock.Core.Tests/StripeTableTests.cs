@@ -1,4 +1,5 @@
 using KeyedLock.Internal;
+using static KeyedLock.Tests.Acquired;
 
 namespace KeyedLock.Tests;
 
@@ -24,12 +25,12 @@ public sealed class StripeTableTests
         using var registry = new KeyedLockRegistry();
         var keys = KeysInOneStripe(registry, 40);
         var stripe = registry.StripeOf(keys[0]);
-        var leases = keys.Select(k => NullArgumentTests.Granted(registry.AcquireAsync(k))).ToList();
+        var leases = keys.Select(k => Granted(registry.AcquireAsync(k))).ToList();
         leases.ForEach(l => l.Dispose());
         Assert.Equal(33, stripe.PooledEntries); // 40 entries existed; the spare and 32 on the free list stay
 
         // Three keys at once take the spare and two from the free list, and give them back.
-        var three = keys.Take(3).Select(k => NullArgumentTests.Granted(registry.AcquireAsync(k))).ToList();
+        var three = keys.Take(3).Select(k => Granted(registry.AcquireAsync(k))).ToList();
         Assert.Equal(30, stripe.PooledEntries);
         three.ForEach(l => l.Dispose());
         Assert.Equal(33, stripe.PooledEntries);
@@ -45,9 +46,9 @@ public sealed class StripeTableTests
             .Where(k => ReferenceEquals(registry.StripeOf(k), stripe)).Take(40).ToArray();
 
         // 40 ordinary keys first: the table has 64 buckets, so adding 17 more (57 < 64) does not grow it.
-        var leases = others.Select(k => NullArgumentTests.Granted(registry.AcquireAsync(k))).ToList();
+        var leases = others.Select(k => Granted(registry.AcquireAsync(k))).ToList();
         Assert.Equal(64, stripe.BucketCount);
-        leases.AddRange(colliding.Select(k => NullArgumentTests.Granted(registry.AcquireAsync(k))));
+        leases.AddRange(colliding.Select(k => Granted(registry.AcquireAsync(k))));
         Assert.True(stripe.IsRandomized);
         Assert.Equal(64, stripe.BucketCount);
 
