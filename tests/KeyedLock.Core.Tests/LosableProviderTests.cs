@@ -137,11 +137,9 @@ public sealed class LosableProviderTests
     }
 
     /// <summary>A registry whose grants can be "lost" by the test, like a distributed lock whose connection died.</summary>
-    internal sealed class LosableProvider : IKeyedLockProvider, IDisposable
+    internal sealed class LosableProvider : RegistryBackedProvider
     {
         private readonly Dictionary<string, Owner> _owners = new(StringComparer.Ordinal);
-
-        public KeyedLockRegistry Registry { get; } = new();
 
         public long LastToken { get; private set; }
 
@@ -153,12 +151,8 @@ public sealed class LosableProviderTests
             }
         }
 
-        public ValueTask<KeyedLockLease> AcquireAsync(string key, CancellationToken cancellationToken = default)
-            => AcquireAsync(key, Timeout.InfiniteTimeSpan, cancellationToken);
-
-        public async ValueTask<KeyedLockLease> AcquireAsync(string key, TimeSpan timeout, CancellationToken cancellationToken = default)
+        protected override KeyedLockLeaseOwner Wrap(string key, KeyedLockLease inner)
         {
-            var inner = await Registry.AcquireAsync(key, timeout, cancellationToken).Bounded();
             var owner = new Owner(inner);
             lock (_owners)
             {
@@ -166,16 +160,8 @@ public sealed class LosableProviderTests
                 LastToken = inner.FencingToken;
             }
 
-            return new KeyedLockLease(owner, key, 1);
+            return owner;
         }
-
-        public async ValueTask<KeyedLockAttempt> TryAcquireAsync(string key, TimeSpan timeout, CancellationToken cancellationToken = default)
-            => KeyedLockAttempt.Success(await AcquireAsync(key, timeout, cancellationToken));
-
-        public ValueTask<KeyedLockLease> AcquireAsync(IReadOnlyCollection<string> keys, TimeSpan timeout, CancellationToken cancellationToken = default)
-            => KeyedLockMultiKey.AcquireAllAsync(this, keys, timeout, null, cancellationToken);
-
-        public void Dispose() => Registry.Dispose();
 
         private sealed class Owner(KeyedLockLease inner) : KeyedLockLeaseOwner
         {

@@ -151,33 +151,13 @@ public sealed class SynchronizationContextTests
     }
 
     /// <summary>The registry's locks, released asynchronously (on another thread), as a distributed provider does.</summary>
-    private sealed class AsyncReleaseProvider : IKeyedLockProvider, IDisposable
+    private sealed class AsyncReleaseProvider : RegistryBackedProvider
     {
         private int _releases;
 
-        public KeyedLockRegistry Registry { get; } = new();
-
         public int Releases => Volatile.Read(ref _releases);
 
-        public ValueTask<KeyedLockLease> AcquireAsync(string key, CancellationToken cancellationToken = default)
-            => AcquireAsync(key, Timeout.InfiniteTimeSpan, cancellationToken);
-
-        public async ValueTask<KeyedLockLease> AcquireAsync(string key, TimeSpan timeout, CancellationToken cancellationToken = default)
-        {
-            var inner = await Registry.AcquireAsync(key, timeout, cancellationToken).ConfigureAwait(false);
-            return new KeyedLockLease(new Owner(this, inner), key, 1);
-        }
-
-        public async ValueTask<KeyedLockAttempt> TryAcquireAsync(string key, TimeSpan timeout, CancellationToken cancellationToken = default)
-        {
-            var inner = await Registry.TryAcquireAsync(key, timeout, cancellationToken).ConfigureAwait(false);
-            return inner.Succeeded ? KeyedLockAttempt.Success(new KeyedLockLease(new Owner(this, inner.Lease), key, 1)) : inner;
-        }
-
-        public ValueTask<KeyedLockLease> AcquireAsync(IReadOnlyCollection<string> keys, TimeSpan timeout, CancellationToken cancellationToken = default)
-            => KeyedLockMultiKey.AcquireAllAsync(this, keys, timeout, null, cancellationToken);
-
-        public void Dispose() => Registry.Dispose();
+        protected override KeyedLockLeaseOwner Wrap(string key, KeyedLockLease inner) => new Owner(this, inner);
 
         private sealed class Owner(AsyncReleaseProvider provider, KeyedLockLease inner) : KeyedLockLeaseOwner
         {
