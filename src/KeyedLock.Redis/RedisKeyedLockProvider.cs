@@ -228,7 +228,9 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
     {
         try
         {
-            var held = (long)await EvaluateAsync(RedisScripts.Release, lease.Keys, Argv(lease.HolderId), CancellationToken.None).ConfigureAwait(false);
+            var held = lease.GrantedByAcquire
+                ? await ReleaseUncontendedAsync(lease).ConfigureAwait(false)
+                : (long)await EvaluateAsync(RedisScripts.Release, lease.Keys, Argv(lease.HolderId), CancellationToken.None).ConfigureAwait(false);
             OnReleaseReply(lease, held);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
@@ -239,6 +241,35 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
         {
             OnReleased(lease);
         }
+    }
+
+    /// <summary>
+    /// The release of a lease that ACQUIRE granted straight away (nobody was queued then, the common case): two plain
+    /// commands in one round trip instead of the RELEASE script. <c>HDEL</c> removes only this holder's two fields
+    /// (the hash disappears with its last ones); <c>EXISTS</c> on the queue, run after it, says whether someone queued
+    /// meanwhile. Only then does RELEASE run (one more round trip), to grant the queue's head. No waiter can be
+    /// stranded: one that queues after the <c>HDEL</c> runs ACQUIRE's promote itself. Returns 1 when the holder entry
+    /// was still there (a single holder's entry exists only until its deadline), else 0.
+    /// </summary>
+    private async Task<long> ReleaseUncontendedAsync(RedisLease lease)
+    {
+        var removed = _database.HashDeleteAsync(lease.Keys[1], lease.HolderFields);
+        var queued = _database.KeyExistsAsync(lease.Keys[2]);
+        try
+        {
+            // Replies complete in order on the connection: when the second is in, the first is too.
+            if (await queued.WaitAsync(_options.CommandTimeout, Time).ConfigureAwait(false))
+            {
+                await EvaluateAsync(RedisScripts.Release, lease.Keys, Argv(lease.HolderId), CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch
+        {
+            _ = removed.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            throw;
+        }
+
+        return await removed.ConfigureAwait(false) > 0 ? 1 : 0;
     }
 
     internal void Release(RedisLease lease)
@@ -398,7 +429,7 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
             if (status != 2)
             {
                 _waiters.TryRemove(waiter.Id, out _);
-                return status == 1 ? NewLease(key, keys, waiter.Id, (long)reply[1], sent) : null;
+                return status == 1 ? NewLease(key, keys, waiter.Id, (long)reply[1], sent, grantedByAcquire: true) : null;
             }
 
             waiter.InRedis = true;
@@ -441,7 +472,7 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
             _waiters.TryRemove(waiter.Id, out _);
             if (confirmed > 0)
             {
-                return NewLease(key, keys, waiter.Id, confirmed, waiter.ConfirmSentAt);
+                return NewLease(key, keys, waiter.Id, confirmed, waiter.ConfirmSentAt, grantedByAcquire: false);
             }
 
             // The hand-off expired before this instance confirmed it (it was paused longer than WaiterTtl).
@@ -449,9 +480,9 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
         }
     }
 
-    private RedisLease NewLease(string key, RedisKey[] keys, string holderId, long fencingToken, long sent)
+    private RedisLease NewLease(string key, RedisKey[] keys, string holderId, long fencingToken, long sent, bool grantedByAcquire)
     {
-        var lease = new RedisLease(this, key, keys, holderId, Interlocked.Increment(ref _lastId), fencingToken, sent);
+        var lease = new RedisLease(this, key, keys, holderId, Interlocked.Increment(ref _lastId), fencingToken, sent, grantedByAcquire);
         _active.TryAdd(lease, 0);
         _metrics.LeaseGranted();
         return lease;
@@ -612,7 +643,7 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
     private async Task HeartbeatBatchAsync(List<RedisLease> leases, List<RedisWaiter> waiters)
     {
         var count = leases.Count + waiters.Count;
-        var keys = new RedisKey[1 + (count * 4)];
+        var keys = new RedisKey[1 + (count * RedisKeys.PerLock)];
         var values = new RedisValue[_header.Length + (count * 2)];
         keys[0] = _keys.Fence;
         _header.CopyTo(values, 0);
@@ -621,7 +652,7 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
             var (lockKeys, kind, id) = i < leases.Count
                 ? (leases[i].Keys, "L", leases[i].HolderId)
                 : (waiters[i - leases.Count].Keys, "W", waiters[i - leases.Count].Id);
-            Array.Copy(lockKeys, 1, keys, 1 + (i * 4), 4);
+            Array.Copy(lockKeys, 1, keys, 1 + (i * RedisKeys.PerLock), RedisKeys.PerLock);
             values[_header.Length + (i * 2)] = kind;
             values[_header.Length + (i * 2) + 1] = id;
         }

@@ -23,12 +23,26 @@ public sealed class FencingTests : RedisTestBase
         var first = await provider.AcquireAsync("k").Bounded();
         Assert.Equal(9007199254740001, first.FencingToken);
         Assert.Equal("9007199254740001", (string?)await Db.StringGetAsync($"{Namespace}:fence"));
-        Assert.Equal("9007199254740001", (string?)await Db.HashGetAsync($"{Namespace}:k:k:t", ((RedisKeyedLockProvider)provider).InstanceId + ":1"));
+        Assert.Equal("9007199254740001", (string?)await Db.HashGetAsync($"{Namespace}:k:k:h", "#" + ((RedisKeyedLockProvider)provider).InstanceId + ":1"));
         await first.DisposeAsync();
 
         await using var second = await provider.AcquireAsync("k").Bounded();
         Assert.Equal(9007199254740002, second.FencingToken);
         Assert.Equal("9007199254740002", (string?)await Db.StringGetAsync($"{Namespace}:fence"));
+    }
+
+    [RedisFact]
+    public async Task ATokenThatWouldReach2Pow53_IsRefused_AndTheCounterIsNotLowered()
+    {
+        var provider = await CreateInstanceAsync();
+        await Db.StringSetAsync($"{Namespace}:fence", "9007199254740991");
+
+        await Assert.ThrowsAsync<KeyedLockUnavailableException>(() => provider.AcquireAsync("k").AsTask().Bounded());
+
+        // The script had written its clock-seeded token first; it must put the higher counter back before failing.
+        Assert.Equal("9007199254740991", (string?)await Db.StringGetAsync($"{Namespace}:fence"));
+        Assert.Equal(0, await HolderCountAsync("k"));
+        await AssertOnlyTheFenceKeyIsLeftAsync();
     }
 
     [RedisFact]

@@ -31,7 +31,7 @@ public abstract class RedisTestBase : IAsyncLifetime
     protected Task<long> QueueLengthAsync(string key) => Db.ListLengthAsync($"{Namespace}:k:{key}:q");
 
     /// <summary>How many holders <paramref name="key"/> has in Redis.</summary>
-    protected Task<long> HolderCountAsync(string key) => Db.SortedSetLengthAsync($"{Namespace}:k:{key}:h");
+    protected async Task<long> HolderCountAsync(string key) => await Db.HashLengthAsync($"{Namespace}:k:{key}:h") / 2;
 
     /// <summary>The keys left under the namespace.</summary>
     protected Task<List<string>> ScanAsync() => TestRedis.ScanAsync(Monitor, Namespace);

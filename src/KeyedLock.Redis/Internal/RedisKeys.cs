@@ -3,10 +3,10 @@ using StackExchange.Redis;
 namespace KeyedLock.Redis.Internal;
 
 /// <summary>
-/// Names in one key namespace <c>ns</c>: per lock key <c>K</c> the keys <c>ns:k:K:h</c> (holders), <c>ns:k:K:t</c>
-/// (their fencing tokens), <c>ns:k:K:q</c> (waiters in order) and <c>ns:k:K:w</c> (waiter deadlines), all with a
-/// TTL; one long-lived key <c>ns:fence</c> (the last fencing token, 24 h TTL refreshed by every grant); and one
-/// pub/sub channel per provider instance, <c>ns:ch:&lt;instance id&gt;</c>.
+/// Names in one key namespace <c>ns</c>: per lock key <c>K</c> the keys <c>ns:k:K:h</c> (holders with their deadlines
+/// and fencing tokens), <c>ns:k:K:q</c> (waiters in order) and <c>ns:k:K:w</c> (waiter deadlines), all with a TTL;
+/// one long-lived key <c>ns:fence</c> (the last fencing token, 24 h TTL refreshed by every grant); and one pub/sub
+/// channel per provider instance, <c>ns:ch:&lt;instance id&gt;</c>.
 /// </summary>
 internal sealed class RedisKeys
 {
@@ -26,10 +26,13 @@ internal sealed class RedisKeys
 
     internal string ChannelPrefix { get; }
 
-    /// <summary>The script keys of one lock key: fence, holders, tokens, queue, deadlines.</summary>
+    /// <summary>The number of script keys per lock key, after the fence: holders, queue, deadlines.</summary>
+    internal const int PerLock = 3;
+
+    /// <summary>The script keys of one lock key: fence, holders, queue, deadlines.</summary>
     internal RedisKey[] For(string key)
     {
         var prefix = _lockPrefix + key + ":";
-        return [Fence, prefix + "h", prefix + "t", prefix + "q", prefix + "w"];
+        return [Fence, prefix + "h", prefix + "q", prefix + "w"];
     }
 }
