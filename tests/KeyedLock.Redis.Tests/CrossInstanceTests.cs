@@ -115,6 +115,19 @@ public sealed class CrossInstanceTests : RedisTestBase
     }
 
     [RedisFact]
+    public async Task AKeyHeldInAnotherKeyLayout_FailsClosed_InsteadOfBeingSharedWithoutExclusion()
+    {
+        // An instance of a version that kept holders in a zset holds "k": this version must not treat it as free.
+        var provider = await CreateInstanceAsync();
+        await Db.SortedSetAddAsync($"{Namespace}:k:k:h", "otherversion:1", 9_999_999_999_999);
+
+        await Assert.ThrowsAsync<KeyedLockUnavailableException>(() => provider.AcquireAsync("k", TimeSpan.FromSeconds(5)).AsTask().Bounded());
+
+        Assert.Equal(1, await Db.SortedSetLengthAsync($"{Namespace}:k:k:h"));
+        await Db.KeyDeleteAsync($"{Namespace}:k:k:h");
+    }
+
+    [RedisFact]
     public async Task DifferentNamespaces_DoNotExcludeEachOther()
     {
         var a = await CreateInstanceAsync(o => o.KeyNamespace = "tenant-a-" + Namespace);
