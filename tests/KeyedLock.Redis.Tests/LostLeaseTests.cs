@@ -36,7 +36,9 @@ public sealed class LostLeaseTests : RedisTestBase
 
         Assert.Equal(["lost", "granted"], events);
         Assert.False(lease.IsHeld);
-        Assert.Equal(RedisLease.LostAtDeadline, paused.Leases.Single().LostReason);
+        // Lost at the local deadline; or, when this loaded machine stalled the grant's own reply past that deadline,
+        // lost as soon as the reply came in. Either way before the key was granted again.
+        Assert.Contains(paused.Leases.Single().LostReason, new[] { RedisLease.LostAtDeadline, RedisLease.LostLateAnswer });
         Assert.True(nextLease.FencingToken > lease.FencingToken);
 
         // Releasing the lost lease later must not release the new holder's key.

@@ -12,6 +12,9 @@ internal sealed class RedisLease : KeyedLockLeaseOwner
     /// <summary>The <see cref="LostReason"/> when renewals did not get through before the loss deadline.</summary>
     internal const string LostAtDeadline = "its renewals did not reach Redis before the loss deadline";
 
+    /// <summary>The <see cref="LostReason"/> when the reply to the grant or to a renewal came after the loss deadline.</summary>
+    internal const string LostLateAnswer = "its last renewal answered after the loss deadline";
+
     /// <summary>The <see cref="LostReason"/> when a renewal found the lease gone.</summary>
     internal const string LostOnRenewal = "a renewal found it gone from Redis";
 
@@ -94,7 +97,7 @@ internal sealed class RedisLease : KeyedLockLeaseOwner
         var dueIn = Provider.LossWindow - Provider.Time.GetElapsedTime(sentAt);
         if (dueIn <= TimeSpan.Zero)
         {
-            MarkLost("its last renewal answered after the loss deadline", null);
+            MarkLost(LostLateAnswer, null);
             return;
         }
 
