@@ -80,30 +80,9 @@ internal static class PostgresComparison
 
     private static async Task<Dictionary<Contender, (double Mean, double P50, double P99)>> UncontendedAsync(List<Contender> contenders)
     {
-        for (var i = 0; i < Warmup; i++)
-        {
-            foreach (var contender in contenders)
-            {
-                await (await contender.Acquire("single")).DisposeAsync();
-            }
-        }
-
-        var samples = contenders.ToDictionary(c => c, _ => new double[Samples]);
-        for (var i = 0; i < Samples; i++)
-        {
-            foreach (var contender in contenders)
-            {
-                var started = Stopwatch.GetTimestamp();
-                await (await contender.Acquire("single")).DisposeAsync();
-                samples[contender][i] = Stopwatch.GetElapsedTime(started).TotalMicroseconds;
-            }
-        }
-
-        return samples.ToDictionary(p => p.Key, p =>
-        {
-            Array.Sort(p.Value);
-            return (p.Value.Average(), p.Value[Samples / 2], p.Value[(int)(Samples * 0.99)]);
-        });
+        var stats = await Interleaved.MeasureAsync(
+            contenders.Select(c => (Func<Task>)(async () => await (await c.Acquire("single")).DisposeAsync())).ToList(), Warmup, Samples);
+        return contenders.Select((c, i) => (c, stats[i])).ToDictionary(p => p.c, p => (p.Item2.Mean, p.Item2.P50, p.Item2.P99));
     }
 
     private static async Task<double> DistinctKeysAsync(Contender contender)

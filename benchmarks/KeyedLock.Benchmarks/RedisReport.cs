@@ -7,7 +7,9 @@ namespace KeyedLock.Benchmarks;
 /// <c>--redis-report</c>: what BenchmarkDotNet cannot show for the Redis locks, in one run on one server.
 /// (1) Hand-off latency: from the start of the holder's release to the moment the waiter in another app instance
 /// holds the key (median, p90, max). (2) One hot key with 64 waiters in one process: acquisitions per second and
-/// Redis commands per acquisition (INFO commandstats, reset before each contender).
+/// Redis commands per acquisition (INFO commandstats, reset before each contender). (3) Uncontended acquire + release
+/// of a free key, the contenders interleaved one operation at a time (see <see cref="Interleaved"/>), with two
+/// <c>PING</c>s (the two round trips alone) as the floor.
 /// </summary>
 internal static class RedisReport
 {
@@ -18,6 +20,9 @@ internal static class RedisReport
     {
         await using var contenders = await RedisContenders.CreateAsync();
         Console.WriteLine($"Redis: {RedisContenders.Connection}, {Environment.ProcessorCount} cores, load average {LoadAverage()}");
+        Console.WriteLine();
+        await UncontendedAsync(contenders); // first, before the hot key leaves the thread pool with dozens of threads
+
         Console.WriteLine();
         Console.WriteLine("| contender | hand-offs | median | p90 | max |");
         Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
@@ -32,6 +37,7 @@ internal static class RedisReport
         await HotKeyAsync(contenders, "DistributedLock.Redis", () => contenders.DistributedLockAsync("hot"), () => contenders.SentByDistributedLock);
         await HotKeyAsync(contenders, "RedLock.net (10 ms retry)", () => contenders.RedLockAsync("hot"), () => contenders.SentByRedLock);
 
+
         Console.WriteLine();
         await contenders.ResetStatsAsync();
         var sentBefore = contenders.SentByKeyedLock;
@@ -44,6 +50,30 @@ internal static class RedisReport
         var ran = await contenders.CommandsSinceResetAsync();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"KeyedLock.Redis uncontended, 1000 sequential acquire + release: {sent / 1000.0:0.00} requests sent, {ran / 1000.0:0.0} commands run by Redis (incl. inside scripts) per acquisition"));
         return 0;
+    }
+
+    private static async Task UncontendedAsync(RedisContenders contenders)
+    {
+        var ping = contenders.Admin.GetDatabase(); // a multiplexer of its own, like each contender
+        (string Name, Func<Task> Run)[] operations =
+        [
+            ("KeyedLock.Redis", () => contenders.KeyedAsync(contenders.KeyedA, "free")),
+            ("DistributedLock.Redis", () => contenders.DistributedLockAsync("free")),
+            ("RedLock.net", () => contenders.RedLockAsync("free")),
+            ("two PINGs (the round trips alone)", async () =>
+            {
+                await ping.PingAsync();
+                await ping.PingAsync();
+            }),
+        ];
+        var stats = await Interleaved.MeasureAsync(operations.Select(o => o.Run).ToList(), warmup: 300, samples: 3000);
+        Console.WriteLine("| uncontended acquire + release, interleaved (3,000 each) | mean | p50 | p90 | p99 | p50 / DistributedLock.Redis |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: |");
+        for (var i = 0; i < operations.Length; i++)
+        {
+            var s = stats[i];
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {operations[i].Name} | {s.Mean:0} µs | {s.P50:0} µs | {s.P90:0} µs | {s.P99:0} µs | {s.P50 / stats[1].P50:0.00} |"));
+        }
     }
 
     private static async Task<List<double>> KeyedHandOffsAsync(RedisContenders contenders, int count)
