@@ -38,22 +38,21 @@ public sealed class SemaphoreTests : PostgresTestBase
         const int slots = 3;
         var a = CreateInstance(o => o.MaxConcurrencyPerKey = slots);
         var b = CreateInstance(o => o.MaxConcurrencyPerKey = slots);
-        var holders = 0;
-        var peak = 0;
+        var overlap = new OverlapDetector(maxInside: slots);
         var tokens = new System.Collections.Concurrent.ConcurrentBag<long>();
 
         await Task.WhenAll(Enumerable.Range(0, 24).Select(async i =>
         {
             await using var lease = await (i % 2 == 0 ? a : b).AcquireAsync("k").Bounded(TimeSpan.FromSeconds(60));
             tokens.Add(lease.FencingToken);
-            var now = Interlocked.Increment(ref holders);
-            InterlockedMax(ref peak, now);
+            overlap.Enter("k");
             await Task.Yield();
             await Task.Delay(5);
-            Interlocked.Decrement(ref holders);
+            overlap.Exit("k");
         })).Bounded(TimeSpan.FromSeconds(90));
 
-        Assert.InRange(peak, 1, slots);
+        overlap.AssertNoViolations();
+        Assert.InRange(overlap.MaxSeen, 1, slots);
         Assert.Equal(24, tokens.Distinct().Count());
         Assert.Equal(0, a.ActiveLeases + b.ActiveLeases);
     }
@@ -111,14 +110,6 @@ public sealed class SemaphoreTests : PostgresTestBase
         await two.DisposeAsync();
         Assert.Equal(0, await TestDatabase.CountLockingSessionsAsync(Monitor, app));
         Assert.Equal(0, a.ActiveLeases + b.ActiveLeases);
-    }
-
-    private static void InterlockedMax(ref int target, int value)
-    {
-        int current;
-        while ((current = Volatile.Read(ref target)) < value && Interlocked.CompareExchange(ref target, value, current) != current)
-        {
-        }
     }
 
     /// <summary>Two providers with two slots per key, each with its own application name (to count its sessions).</summary>
