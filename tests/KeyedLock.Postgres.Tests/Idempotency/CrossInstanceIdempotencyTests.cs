@@ -1,15 +1,5 @@
-using System.Collections.Concurrent;
-using System.Net;
-using System.Text;
-using System.Threading.Channels;
 using KeyedLock.AspNetCore;
-using KeyedLock.Testing;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace KeyedLock.Postgres.Tests.Idempotency;
@@ -21,29 +11,14 @@ namespace KeyedLock.Postgres.Tests.Idempotency;
 public sealed class CrossInstanceIdempotencyTests : PostgresTestBase
 {
     private readonly string _table = "idem_" + Guid.NewGuid().ToString("N");
-    private readonly Channel<string> _entered = Channel.CreateUnbounded<string>();
-    private readonly ConcurrentDictionary<string, TaskCompletionSource> _gates = new();
-    private readonly ConcurrentQueue<string> _runs = new();
+    private readonly CrossInstanceIdempotency _scenarios;
     private bool _dropsTable;
+
+    public CrossInstanceIdempotencyTests() => _scenarios = new(d => Track(d));
 
     [PostgresFact]
     public async Task ResponseCompletedOnOneInstance_IsReplayedByteForByte_ByTheOther()
-    {
-        var a = await StartInstanceAsync("a");
-        var b = await StartInstanceAsync("b");
-
-        Release("r1");
-        using var first = await a.Client.SendAsync(Pay("r1", "k1")).Bounded();
-        Release("r2");
-        using var second = await b.Client.SendAsync(Pay("r2", "k1")).Bounded();
-
-        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
-        Assert.Equal(HttpStatusCode.Created, second.StatusCode);
-        Assert.Equal(await first.Content.ReadAsByteArrayAsync(), await second.Content.ReadAsByteArrayAsync());
-        Assert.Equal("true", second.Headers.GetValues(IdempotencyOptions.ReplayedHeaderName).Single());
-        Assert.Equal("/payments/r1", second.Headers.Location?.ToString());
-        Assert.Equal(["a:r1"], _runs);
-    }
+        => await _scenarios.ReplayedByteForByteAsync((await StartInstanceAsync("a")).Instance, (await StartInstanceAsync("b")).Instance);
 
     [PostgresFact]
     public async Task DuplicateOnTheOtherInstance_WhileTheOriginalRuns_WaitsForItAndGetsTheReplay()
@@ -51,50 +26,18 @@ public sealed class CrossInstanceIdempotencyTests : PostgresTestBase
         var a = await StartInstanceAsync("a");
         var b = await StartInstanceAsync("b");
 
-        var original = a.Client.SendAsync(Pay("r1", "k1"));
-        Assert.Equal("r1", await _entered.Reader.ReadAsync().AsTask().Bounded());
-        var duplicate = b.Client.SendAsync(Pay("r2", "k1"));
-
         // b waits in PostgreSQL for the advisory lock that a holds.
-        await TestWait.UntilAsync(() => TestDatabase.CountLockingSessionsAsync(Monitor, b.ApplicationName), 1, "instance b waits for the idempotency key");
-        Assert.False(duplicate.IsCompleted, "the duplicate waits for the original while b holds a waiting advisory lock");
-
-        Release("r1");
-        using var first = await original.Bounded();
-        using var second = await duplicate.Bounded();
-
-        Assert.Equal(await first.Content.ReadAsByteArrayAsync(), await second.Content.ReadAsByteArrayAsync());
-        Assert.True(second.Headers.Contains(IdempotencyOptions.ReplayedHeaderName));
-        Assert.Equal(["a:r1"], _runs);
-        Assert.False(_entered.Reader.TryRead(out _));
+        await _scenarios.DuplicateWaitsForTheOriginalAsync(
+            a.Instance,
+            b.Instance,
+            () => TestWait.UntilAsync(() => TestDatabase.CountLockingSessionsAsync(Monitor, b.ApplicationName), 1, "instance b waits for the idempotency key"));
     }
 
     [PostgresFact]
     public async Task SameKey_DifferentRequest_OnTheOtherInstance_Gets422()
-    {
-        var a = await StartInstanceAsync("a");
-        var b = await StartInstanceAsync("b");
+        => await _scenarios.DifferentRequestGets422Async((await StartInstanceAsync("a")).Instance, (await StartInstanceAsync("b")).Instance);
 
-        Release("r1");
-        using var first = await a.Client.SendAsync(Pay("r1", "k1", amount: 60)).Bounded();
-        using var second = await b.Client.SendAsync(Pay("r2", "k1", amount: 70)).Bounded();
-
-        Assert.Equal(HttpStatusCode.UnprocessableEntity, second.StatusCode);
-        Assert.Equal("application/problem+json", second.Content.Headers.ContentType?.MediaType);
-        Assert.Equal(["a:r1"], _runs);
-    }
-
-    private static HttpRequestMessage Pay(string id, string key, int amount = 60) => new(HttpMethod.Post, "/pay/1")
-    {
-        Headers = { { "X-Req", id }, { IdempotencyOptions.DefaultHeaderName, key } },
-        Content = new StringContent($$"""{"amount":{{amount}}}""", Encoding.UTF8, "application/json"),
-    };
-
-    private void Release(string id) => Gate(id).TrySetResult();
-
-    private TaskCompletionSource Gate(string id) => _gates.GetOrAdd(id, static _ => new(TaskCreationOptions.RunContinuationsAsynchronously));
-
-    private async Task<Instance> StartInstanceAsync(string name)
+    private async Task<(CrossInstanceIdempotency.Instance Instance, string ApplicationName)> StartInstanceAsync(string name)
     {
         var applicationName = TestDatabase.UniqueName("idem-" + name);
         var dataSource = Track(TestDatabase.CreateDataSource(applicationName));
@@ -105,42 +48,13 @@ public sealed class CrossInstanceIdempotencyTests : PostgresTestBase
             Track(new DropTable(Monitor, _table));
         }
 
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseTestServer();
-        builder.Logging.ClearProviders();
-        builder.Services.AddKeyedSerialization()
+        var instance = await _scenarios.StartInstanceAsync(name, services => services.AddKeyedSerialization()
             .UsePostgres(dataSource, o => o.KeyNamespace = Namespace)
-            .UsePostgresIdempotencyStore(dataSource, o => o.TableName = _table);
-
-        var app = builder.Build();
-        app.UseRouting();
-        app.UseKeyedSerialization();
-        app.MapPost("/pay/{id}", async (HttpContext context) =>
-        {
-            var id = context.Request.Headers["X-Req"].ToString();
-            _entered.Writer.TryWrite(id);
-            await Gate(id).Task.WaitAsync(context.RequestAborted);
-            _runs.Enqueue($"{name}:{id}");
-            context.Response.Headers.Location = $"/payments/{id}";
-            return Results.Json(new { payment = id, instance = name }, statusCode: StatusCodes.Status201Created);
-        }).Idempotent();
-
-        await app.StartAsync().Bounded();
-        var instance = Track(new Instance(app, app.GetTestClient(), applicationName));
+            .UsePostgresIdempotencyStore(dataSource, o => o.TableName = _table));
 
         // Create the table now, so that its DDL advisory lock never shows up while a test watches pg_locks.
-        await app.Services.GetRequiredService<PostgresIdempotencyStore>().EnsureTableAsync().AsTask().Bounded();
-        return instance;
-    }
-
-    private sealed record Instance(WebApplication App, HttpClient Client, string ApplicationName) : IAsyncDisposable
-    {
-        public async ValueTask DisposeAsync()
-        {
-            Client.Dispose();
-            await App.StopAsync().Bounded();
-            await App.DisposeAsync();
-        }
+        await instance.App.Services.GetRequiredService<PostgresIdempotencyStore>().EnsureTableAsync().AsTask().Bounded();
+        return (instance, applicationName);
     }
 
     private sealed class DropTable(NpgsqlDataSource monitor, string table) : IAsyncDisposable
