@@ -12,7 +12,7 @@ namespace KeyedLock.Benchmarks;
 /// </summary>
 [Config(typeof(QuickConfig))]
 [MemoryDiagnoser]
-public class ContendedBenchmarks
+public class ContendedBenchmarks : ICoreScenario
 {
     public const int Tasks = 32;
     public const int Rounds = 200;

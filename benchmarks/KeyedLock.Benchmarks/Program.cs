@@ -7,6 +7,7 @@ using KeyedLock.Benchmarks;
 // dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --redis-report (Redis hand-off latency, commands per acquisition)
 // dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --redis-capacity (acquisitions/s one redis-server sustains)
 // dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --postgres-compare  (KeyedLock.Postgres vs DistributedLock.Postgres)
+// dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --core-compare  (Core scenarios (a) and (b), contenders interleaved)
 if (args.Contains("--leak-check"))
 {
     return await LeakCheck.RunAsync();
@@ -25,6 +26,11 @@ if (args.Contains("--redis-capacity"))
 if (args.Contains("--postgres-compare"))
 {
     return await PostgresComparison.RunAsync();
+}
+
+if (args.Contains("--core-compare"))
+{
+    return await CoreComparison.RunAsync();
 }
 
 if (args.Contains("--fifo-check"))

@@ -10,7 +10,7 @@ namespace KeyedLock.Benchmarks;
 /// </summary>
 [Config(typeof(QuickConfig))]
 [MemoryDiagnoser]
-public class UncontendedBenchmarks
+public class UncontendedBenchmarks : ICoreScenario
 {
     public const int KeyCount = 1024;
 

@@ -236,7 +236,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
             }
             else
             {
-                waiter = RentWaiter(pooled: timeout == Timeout.InfiniteTimeSpan && !cancellationToken.CanBeCanceled);
+                waiter = RentWaiter(stripe, pooled: timeout == Timeout.InfiniteTimeSpan && !cancellationToken.CanBeCanceled);
                 waiter.Entry = entry;
                 waiter.Key = key;
                 waiter.Timeout = timeout;
@@ -437,10 +437,17 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
     /// gate (taken inside a stripe's gate, never the other way round) that grows to the largest number of such
     /// waiters queued at once, up to <see cref="MaxPooledWaiters"/>: a steady queue of any depth allocates nothing.
     /// </summary>
-    private LockWaiter RentWaiter(bool pooled)
+    private LockWaiter RentWaiter(LockStripe stripe, bool pooled)
     {
         if (pooled)
         {
+            // The stripe's spare first: one atomic on a line the stripe's gate has already brought here, and no
+            // registry-wide gate that every stripe's waiters contend for.
+            if (Interlocked.Exchange(ref stripe.SpareWaiter, null) is { } spare)
+            {
+                return spare;
+            }
+
             using (_waiterPoolGate.EnterScope())
             {
                 if (_waiterPoolCount > 0)
@@ -455,8 +462,13 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
         return new LockWaiter(this) { Pooled = pooled };
     }
 
-    internal void ReturnWaiter(LockWaiter waiter)
+    internal void ReturnWaiter(LockWaiter waiter, LockStripe? stripe)
     {
+        if (stripe is not null && Interlocked.CompareExchange(ref stripe.SpareWaiter, waiter, null) is null)
+        {
+            return;
+        }
+
         using (_waiterPoolGate.EnterScope())
         {
             if (_waiterPoolCount == _waiterPool.Length)
@@ -478,9 +490,15 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
     {
         get
         {
+            var spares = 0;
+            foreach (var stripe in _stripes)
+            {
+                spares += Volatile.Read(ref stripe.SpareWaiter) is null ? 0 : 1;
+            }
+
             using (_waiterPoolGate.EnterScope())
             {
-                return _waiterPoolCount;
+                return _waiterPoolCount + spares;
             }
         }
     }

@@ -28,11 +28,33 @@ public sealed class WaiterPoolTests
     }
 
     [Fact]
+    public async Task AHotKeysWaiter_GoesBackToItsStripesSpare_AndTheNextWaiterTakesItFromThere()
+    {
+        using var registry = new KeyedLockRegistry();
+        var stripe = registry.StripeOf("k");
+        await PassQueueAsync(registry, 1);
+        var spare = stripe.SpareWaiter;
+        Assert.NotNull(spare);
+        Assert.Equal(1, registry.PooledWaiters);
+
+        var holder = await registry.HoldAsync("k");
+        var waiter = registry.AcquireAsync("k");
+        Assert.Null(stripe.SpareWaiter); // rented from the spare, not from the registry's pool
+        Assert.Equal(0, registry.PooledWaiters);
+        await ReleaseChainAsync(holder, [waiter]);
+
+        Assert.Same(spare, stripe.SpareWaiter);
+        Assert.Equal(1, registry.PooledWaiters);
+    }
+
+    [Fact]
     public async Task Pool_IsCappedAt1024Waiters()
     {
         using var registry = new KeyedLockRegistry();
         await PassQueueAsync(registry, 1100);
-        Assert.Equal(1024, registry.PooledWaiters);
+
+        // 1024 in the registry's pool, plus the spare that the key's stripe keeps.
+        Assert.Equal(1024 + 1, registry.PooledWaiters);
     }
 
     [Fact]

@@ -23,6 +23,9 @@ internal sealed class LockStripe(KeyedLockRegistry registry)
 
     internal readonly StripeGate Gate = new();
 
+    /// <summary>One pooled waiter kept by the stripe (taken and put back with one atomic each); the registry's pool holds the rest.</summary>
+    internal LockWaiter? SpareWaiter;
+
     /// <summary>Active keys in this stripe. Written under <see cref="Gate"/>, read without it for observation.</summary>
     internal int Count => Volatile.Read(ref _count);
 

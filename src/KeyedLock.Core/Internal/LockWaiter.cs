@@ -198,6 +198,7 @@ internal sealed class LockWaiter : IValueTaskSource<KeyedLockLease>, IValueTaskS
             return;
         }
 
+        var stripe = Entry?.Stripe;
         Entry = null;
         Prev = null;
         Next = null;
@@ -209,7 +210,7 @@ internal sealed class LockWaiter : IValueTaskSource<KeyedLockLease>, IValueTaskS
         _trace = null;
         Outcome = WaiterOutcome.Pending;
         _core.Reset();
-        _registry.ReturnWaiter(this);
+        _registry.ReturnWaiter(this, stripe);
     }
 }
 

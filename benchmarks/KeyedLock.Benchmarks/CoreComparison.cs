@@ -1,0 +1,62 @@
+using System.Globalization;
+
+namespace KeyedLock.Benchmarks;
+
+/// <summary>
+/// <c>--core-compare</c>: the two Core scenarios with the contenders <b>interleaved</b>, one whole invocation of each
+/// in turn (order rotating, see <see cref="Interleaved"/>), so that a drift of the machine's speed hits all of them
+/// alike. Scenario (a) is one pass over the 1024 keys per invocation, scenario (b) the 32 tasks x 200 rounds; both
+/// the exact BenchmarkDotNet methods of <see cref="UncontendedBenchmarks"/> and <see cref="ContendedBenchmarks"/>.
+/// A cross-check of the BenchmarkDotNet tables, which run the contenders one after the other.
+/// </summary>
+internal static class CoreComparison
+{
+    internal static async Task<int> RunAsync()
+    {
+        Console.WriteLine($"{Environment.ProcessorCount} cores, load average {RedisReport.LoadAverage()}");
+        var uncontended = new UncontendedBenchmarks();
+        uncontended.Setup();
+        await PrintAsync("(a) uncontended acquire + release, 1024 rotating keys", UncontendedBenchmarks.KeyCount, rounds: 20000, uncontended);
+        uncontended.Cleanup();
+
+        var contended = new ContendedBenchmarks();
+        contended.Setup();
+        await PrintAsync("(b) 32 tasks on one key, Task.Yield() inside, 200 rounds each", ContendedBenchmarks.Tasks * ContendedBenchmarks.Rounds, rounds: 1000, contended);
+        contended.Cleanup();
+        return 0;
+    }
+
+    private static async Task PrintAsync(string title, int operationsPerInvoke, int rounds, ICoreScenario scenario)
+    {
+        (string Name, Func<Task> Run)[] contenders =
+        [
+            ("SemaphoreSlim (bare, floor)", scenario.BareSemaphoreSlim),
+            ("ConcurrentDictionary<string,SemaphoreSlim> (naive, leaks)", scenario.NaiveDictionary),
+            ("ConcurrentDictionary<string,ConcurrencyLimiter> (per key, leaks)", scenario.LimiterPerKey),
+            ("KeyedLockRegistry (default)", scenario.Registry),
+        ];
+        var stats = await Interleaved.MeasureAsync(contenders.Select(c => c.Run).ToList(), warmup: rounds / 5, samples: rounds);
+        double PerOp(double microseconds) => microseconds * 1000 / operationsPerInvoke;
+        var naive = stats[1].P50;
+        Console.WriteLine();
+        Console.WriteLine($"| {title}, interleaved ({rounds} invocations each) | mean | p50 | p90 | p50 / naive |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
+        for (var i = 0; i < contenders.Length; i++)
+        {
+            var s = stats[i];
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {contenders[i].Name} | {PerOp(s.Mean):0.0} ns | {PerOp(s.P50):0.0} ns | {PerOp(s.P90):0.0} ns | {s.P50 / naive:0.00} |"));
+        }
+    }
+}
+
+/// <summary>The contenders that both Core scenarios run, for <see cref="CoreComparison"/>.</summary>
+internal interface ICoreScenario
+{
+    Task BareSemaphoreSlim();
+
+    Task NaiveDictionary();
+
+    Task LimiterPerKey();
+
+    Task Registry();
+}
