@@ -27,7 +27,32 @@ internal static class TestRedis
         return options;
     }
 
-    internal static Task<ConnectionMultiplexer> ConnectAsync(bool allowAdmin = false) => ConnectionMultiplexer.ConnectAsync(Options(allowAdmin));
+    /// <summary>
+    /// A multiplexer whose subscription connection is up too. <c>ConnectAsync</c> can return while that second
+    /// connection is still being established; with <c>BacklogPolicy.FailFast</c> a provider's first acquisition then
+    /// fails closed (503) on its <c>SUBSCRIBE</c>, which is right for the product and a flaky start for a test. Waits
+    /// at most 5 s (a test that starts with Redis down gets its multiplexer as it is).
+    /// </summary>
+    internal static async Task<ConnectionMultiplexer> ConnectAsync(bool allowAdmin = false)
+    {
+        var connection = await ConnectionMultiplexer.ConnectAsync(Options(allowAdmin));
+        var subscriber = connection.GetSubscriber();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                await subscriber.PingAsync();
+                break;
+            }
+            catch (RedisConnectionException)
+            {
+                await Task.Delay(10); // a retry interval, not an assertion
+            }
+        }
+
+        return connection;
+    }
 
     /// <summary>Every key under <paramref name="keyNamespace"/> (SCAN, not KEYS).</summary>
     internal static async Task<List<string>> ScanAsync(IConnectionMultiplexer redis, string keyNamespace)
