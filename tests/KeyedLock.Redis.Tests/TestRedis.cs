@@ -30,27 +30,28 @@ internal static class TestRedis
     /// <summary>
     /// A multiplexer whose subscription connection is up too. <c>ConnectAsync</c> can return while that second
     /// connection is still being established; with <c>BacklogPolicy.FailFast</c> a provider's first acquisition then
-    /// fails closed (503) on its <c>SUBSCRIBE</c>, which is right for the product and a flaky start for a test. Waits
-    /// at most 5 s (a test that starts with Redis down gets its multiplexer as it is).
+    /// fails closed (503) on its <c>SUBSCRIBE</c>, which is right for the product and a flaky start for a test.
     /// </summary>
     internal static async Task<ConnectionMultiplexer> ConnectAsync(bool allowAdmin = false)
     {
         var connection = await ConnectionMultiplexer.ConnectAsync(Options(allowAdmin));
         var subscriber = connection.GetSubscriber();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
-        while (DateTime.UtcNow < deadline)
-        {
-            try
+        await TestWait.UntilAsync(
+            async () =>
             {
-                await subscriber.PingAsync();
-                break;
-            }
-            catch (RedisConnectionException)
-            {
-                await Task.Delay(10); // a retry interval, not an assertion
-            }
-        }
-
+                try
+                {
+                    await subscriber.PingAsync();
+                    return 1;
+                }
+                catch (RedisConnectionException)
+                {
+                    return 0;
+                }
+            },
+            1,
+            "the multiplexer's subscription connection is up",
+            TimeSpan.FromSeconds(10));
         return connection;
     }
 
