@@ -181,10 +181,11 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
     /// <summary>How many waiters are queued on <paramref name="key"/> right now (holders not counted); for tests.</summary>
     internal int QueueLength(string key)
     {
-        var stripe = StripeOf(key);
+        var hash = KeyHash.Fast(key);
+        var stripe = _stripes[KeyHash.StripeIndex(hash, _stripeShift)];
         using (stripe.Gate.EnterScope())
         {
-            return stripe.FindLocked(key, KeyHash.Fast(key))?.Queued ?? 0;
+            return stripe.FindLocked(key, hash)?.Queued ?? 0;
         }
     }
 

@@ -253,8 +253,8 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
     /// </summary>
     private async Task<long> ReleaseUncontendedAsync(RedisLease lease)
     {
-        var removed = _database.HashDeleteAsync(lease.Keys[1], lease.HolderFields);
-        var queued = _database.KeyExistsAsync(lease.Keys[2]);
+        var removed = _database.HashDeleteAsync(RedisKeys.Holders(lease.Keys), lease.HolderFields);
+        var queued = _database.KeyExistsAsync(RedisKeys.Queue(lease.Keys));
         try
         {
             // Replies complete in order on the connection: when the second is in, the first is too.
