@@ -32,7 +32,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
     private LockWaiter?[] _waiterPool = new LockWaiter?[16];
     private int _waiterPoolCount;
     private readonly Func<KeyedLockLease, KeyedLockLease> _trackHeldInCallerFlow;
-    private long _lastGrantId;
+    private readonly GrantCounter _grants = new();
 
     /// <summary>Creates a registry with default options.</summary>
     public KeyedLockRegistry()
@@ -105,14 +105,16 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
             return ValueTask.FromCanceled<KeyedLockLease>(cancellationToken);
         }
 
-        var status = TryEnter(key, timeout, cancellationToken, isAttempt: false, out var lease, out var waiter);
+        var target = TryEnter(key, timeout, cancellationToken, isAttempt: false, out var grant, out var status);
         switch (status)
         {
             case EnterStatus.Acquired:
+                var lease = new KeyedLockLease(Unsafe.As<LockEntry>(target!), key, grant, trusted: true);
                 TrackHeld(lease);
                 return new ValueTask<KeyedLockLease>(lease);
             case EnterStatus.Queued:
-                return new ValueTask<KeyedLockLease>(waiter!, waiter!.Version);
+                var waiter = Unsafe.As<LockWaiter>(target!);
+                return new ValueTask<KeyedLockLease>(waiter, waiter.Version);
             case EnterStatus.QueueFull:
                 return ValueTask.FromException<KeyedLockLease>(new KeyedLockQueueFullException(key, _maxQueue));
             default:
@@ -131,14 +133,16 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
             return ValueTask.FromCanceled<KeyedLockAttempt>(cancellationToken);
         }
 
-        var status = TryEnter(key, timeout, cancellationToken, isAttempt: true, out var lease, out var waiter);
+        var target = TryEnter(key, timeout, cancellationToken, isAttempt: true, out var grant, out var status);
         switch (status)
         {
             case EnterStatus.Acquired:
+                var lease = new KeyedLockLease(Unsafe.As<LockEntry>(target!), key, grant, trusted: true);
                 TrackHeld(lease);
                 return new ValueTask<KeyedLockAttempt>(KeyedLockAttempt.Success(lease));
             case EnterStatus.Queued:
-                return new ValueTask<KeyedLockAttempt>(waiter!, waiter!.Version);
+                var waiter = Unsafe.As<LockWaiter>(target!);
+                return new ValueTask<KeyedLockAttempt>(waiter, waiter.Version);
             case EnterStatus.QueueFull:
                 return new ValueTask<KeyedLockAttempt>(KeyedLockAttempt.Failure(KeyedLockFailureReason.QueueFull));
             default:
@@ -183,7 +187,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
     {
         var hash = KeyHash.Fast(key);
         var stripe = _stripes[KeyHash.StripeIndex(hash, _stripeShift)];
-        using (stripe.Gate.EnterScope())
+        using (stripe.EnterScope())
         {
             return stripe.FindLocked(key, hash)?.Queued ?? 0;
         }
@@ -200,7 +204,12 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
         QueueFull,
     }
 
-    private EnterStatus TryEnter(string key, TimeSpan timeout, CancellationToken cancellationToken, bool isAttempt, out KeyedLockLease lease, out LockWaiter? waiter)
+    /// <summary>
+    /// Grants <paramref name="key"/> at once, queues a waiter for it, or refuses. Returns the key's entry when granted
+    /// (<paramref name="grant"/> is the grant's id), the queued waiter when queued, null when refused. Nothing is
+    /// returned through a reference-typed <c>out</c> parameter: a store through one is a checked write barrier each.
+    /// </summary>
+    private object? TryEnter(string key, TimeSpan timeout, CancellationToken cancellationToken, bool isAttempt, out long grant, out EnterStatus status)
     {
         if (_detectReentrancy && HeldLeases.IsHeldByCurrentFlow(this, key))
         {
@@ -211,42 +220,39 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
         // to the randomized hash: keys often come from request input, so the table must not be open to hash flooding).
         var hash = KeyHash.Fast(key);
         var stripe = _stripes[KeyHash.StripeIndex(hash, _stripeShift)];
-        EnterStatus status;
-        using (stripe.Gate.EnterScope())
+        LockEntry entry;
+        LockWaiter? waiter = null;
+        grant = 0;
+        using (stripe.EnterScope())
         {
-            var entry = stripe.GetOrAddLocked(key, hash);
+            entry = stripe.GetOrAddLocked(key, hash);
             if (entry.Queued == 0 && entry.Holders < MaxConcurrencyPerKey)
             {
-                var id = NextGrantId();
-                entry.AddHolderLocked(id, _metrics.HoldDurationEnabled ? _time.GetTimestamp() : 0);
-                lease = new KeyedLockLease(entry, key, id, trusted: true);
-                waiter = null;
+                grant = NextGrantId();
+                entry.AddHolderLocked(grant, _metrics.HoldDurationEnabled ? _time.GetTimestamp() : 0);
                 status = EnterStatus.Acquired;
             }
             else if (entry.Queued >= _maxQueue)
             {
-                lease = default;
-                waiter = null;
                 status = EnterStatus.QueueFull;
             }
             else if (timeout == TimeSpan.Zero)
             {
-                lease = default;
-                waiter = null;
                 status = EnterStatus.TimedOut;
             }
             else
             {
                 waiter = RentWaiter(stripe, pooled: timeout == Timeout.InfiniteTimeSpan && !cancellationToken.CanBeCanceled);
                 waiter.Entry = entry;
-                waiter.Key = key;
-                waiter.Timeout = timeout;
                 waiter.IsAttempt = isAttempt;
-                waiter.CancellationToken = cancellationToken;
+                if (!waiter.Pooled)
+                {
+                    waiter.SetDeadline(key, timeout, cancellationToken);
+                }
+
                 waiter.WaitStarted = _metrics.WaitDurationEnabled ? _time.GetTimestamp() : 0;
                 waiter.Traced = KeyedLockTracing.Source.HasListeners();
                 entry.EnqueueLocked(waiter);
-                lease = default;
                 status = EnterStatus.Queued;
             }
         }
@@ -256,7 +262,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
             case EnterStatus.Acquired:
                 _metrics.LeaseGranted();
                 _metrics.Acquisition(RegistryMetrics.Acquired);
-                break;
+                return entry;
             case EnterStatus.Queued:
                 _metrics.WaiterQueued(1);
                 if (waiter!.Traced)
@@ -269,18 +275,16 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
                     waiter.ArmRegistrations(_time);
                 }
 
-                break;
+                return waiter;
             case EnterStatus.QueueFull:
                 _metrics.Acquisition(RegistryMetrics.QueueFull);
                 KeyedLockTracing.Refused(key, KeyedLockTracing.InProcessProvider, RegistryMetrics.QueueFull);
-                break;
+                return null;
             default:
                 _metrics.Acquisition(RegistryMetrics.TimedOut);
                 KeyedLockTracing.Refused(key, KeyedLockTracing.InProcessProvider, RegistryMetrics.TimedOut);
-                break;
+                return null;
         }
-
-        return status;
     }
 
     /// <summary>Releases the grant <paramref name="id"/> of <paramref name="entry"/> and hands the key to the next waiter.</summary>
@@ -289,22 +293,16 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
         var stripe = entry.Stripe;
         LockWaiter? next = null;
         long heldSince;
-        using (stripe.Gate.EnterScope())
+        using (stripe.EnterScope())
         {
             if (!entry.TryRemoveHolderLocked(id, out heldSince))
             {
                 return; // released before (a copy of the lease), or never granted: a no-op
             }
 
-            if (entry.Head is { } head)
+            if (entry.Head is not null || entry.HolderWaiter is not null)
             {
-                // Direct hand-off to the oldest waiter: the key never becomes free, so nobody can barge in.
-                entry.RemoveWaiterLocked(head);
-                var grant = NextGrantId();
-                entry.AddHolderLocked(grant, _metrics.HoldDurationEnabled ? _time.GetTimestamp() : 0);
-                head.Outcome = WaiterOutcome.Granted;
-                head.Lease = new KeyedLockLease(entry, entry.Key, grant, trusted: true);
-                next = head;
+                next = HandOffLocked(stripe, entry);
             }
             else if (entry.IsEmpty)
             {
@@ -320,18 +318,66 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
 
         if (next is not null)
         {
-            _metrics.WaiterQueued(-1);
-            _metrics.LeaseGranted();
-            _metrics.Acquisition(RegistryMetrics.Acquired);
-            _metrics.WaitEnded(RegistryMetrics.Acquired, next.WaitStarted, _time);
-            next.Complete(null, RegistryMetrics.Acquired);
+            CompleteGranted(next);
         }
+    }
+
+    /// <summary>
+    /// The contended part of a release, under the gate (kept out of <see cref="Release"/> so that the uncontended
+    /// release stays small): recycles the released grant's waiter, then grants the oldest waiter, if any.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private LockWaiter? HandOffLocked(LockStripe stripe, LockEntry entry)
+    {
+        if (entry.HolderWaiter is { } finished)
+        {
+            // The waiter that the released grant came through (one holder per key): its caller read the result
+            // before releasing, so it is free for its next use now.
+            entry.HolderWaiter = null;
+            finished.Reset();
+            RecycleLocked(stripe, finished);
+        }
+
+        if (entry.Head is not { } head)
+        {
+            if (entry.IsEmpty)
+            {
+                stripe.RemoveLocked(entry);
+            }
+
+            return null;
+        }
+
+        // Direct hand-off to the oldest waiter: the key never becomes free, so nobody can barge in.
+        entry.RemoveWaiterLocked(head);
+        var grant = NextGrantId();
+        entry.AddHolderLocked(grant, _metrics.HoldDurationEnabled ? _time.GetTimestamp() : 0);
+        head.Outcome = WaiterOutcome.Granted;
+        head.Grant = grant;
+        if (head.Pooled && entry.SingleHolder)
+        {
+            head.RecycledOnRelease = true;
+            entry.HolderWaiter = head;
+        }
+
+        return head;
+    }
+
+    /// <summary>Records and completes a waiter that a release granted (outside the gate).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void CompleteGranted(LockWaiter next)
+    {
+        _metrics.WaiterQueued(-1);
+        _metrics.LeaseGranted();
+        _metrics.Acquisition(RegistryMetrics.Acquired);
+        _metrics.WaitEnded(RegistryMetrics.Acquired, next.WaitStarted, _time);
+        next.Complete(null, RegistryMetrics.Acquired);
     }
 
     /// <summary>Timeout or cancellation of a queued waiter: removes it at once unless it was granted first.</summary>
     internal void CompleteWaiterEarly(LockWaiter waiter, WaiterOutcome outcome)
     {
-        using (waiter.Entry!.Stripe.Gate.EnterScope())
+        using (waiter.Entry!.Stripe.EnterScope())
         {
             // Read the entry under the gate: a waiter is only ever queued on one entry, and Entry is cleared only
             // after the waiter completed, which requires winning here first.
@@ -373,7 +419,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
     {
         List<LockWaiter>? aborted = null;
         string key;
-        using (entry.Stripe.Gate.EnterScope())
+        using (entry.Stripe.EnterScope())
         {
             if (!entry.HoldsUnsafe(id))
             {
@@ -431,21 +477,21 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private long NextGrantId() => Interlocked.Increment(ref _lastGrantId);
+    private long NextGrantId() => Interlocked.Increment(ref _grants.Last);
 
     /// <summary>
-    /// Takes a reusable waiter (no timer, no cancellable token) or creates one. The pool is a stack behind its own
-    /// gate (taken inside a stripe's gate, never the other way round) that grows to the largest number of such
-    /// waiters queued at once, up to <see cref="MaxPooledWaiters"/>: a steady queue of any depth allocates nothing.
+    /// Takes a reusable waiter (no timer, no cancellable token) or creates one; call under the stripe's gate. The
+    /// stripe's spare first (a plain field under that gate), then the registry's pool: a stack behind its own gate
+    /// (taken inside a stripe's gate, never the other way round) that grows to the largest number of such waiters
+    /// queued at once, up to <see cref="MaxPooledWaiters"/>, so a steady queue of any depth allocates nothing.
     /// </summary>
     private LockWaiter RentWaiter(LockStripe stripe, bool pooled)
     {
         if (pooled)
         {
-            // The stripe's spare first: one atomic on a line the stripe's gate has already brought here, and no
-            // registry-wide gate that every stripe's waiters contend for.
-            if (Interlocked.Exchange(ref stripe.SpareWaiter, null) is { } spare)
+            if (stripe.SpareWaiter is { } spare)
             {
+                stripe.SpareWaiter = null;
                 return spare;
             }
 
@@ -460,16 +506,25 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
             }
         }
 
-        return new LockWaiter(this) { Pooled = pooled };
+        return new LockWaiter(this, pooled);
     }
 
-    internal void ReturnWaiter(LockWaiter waiter, LockStripe? stripe)
+    /// <summary>Puts a reset waiter back when its grant is released: the stripe's spare, else the registry's pool. Call under the stripe's gate.</summary>
+    private void RecycleLocked(LockStripe stripe, LockWaiter waiter)
     {
-        if (stripe is not null && Interlocked.CompareExchange(ref stripe.SpareWaiter, waiter, null) is null)
+        if (stripe.SpareWaiter is null)
         {
-            return;
+            stripe.SpareWaiter = waiter;
         }
+        else
+        {
+            ReturnWaiter(waiter);
+        }
+    }
 
+    /// <summary>Puts a reset waiter back into the registry's pool (dropped when the pool is full).</summary>
+    internal void ReturnWaiter(LockWaiter waiter)
+    {
         using (_waiterPoolGate.EnterScope())
         {
             if (_waiterPoolCount == _waiterPool.Length)

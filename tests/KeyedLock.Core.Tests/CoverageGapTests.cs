@@ -208,7 +208,7 @@ public sealed class RegistryEdgeTests
     }
 
     [Fact]
-    public async Task AQueuedTryAcquire_ReturnsItsWaiterToThePool()
+    public async Task AQueuedTryAcquire_ReturnsItsWaiterToThePool_WhenItsGrantIsReleased()
     {
         using var registry = new KeyedLockRegistry();
         var holder = Granted(registry.AcquireAsync("k"));
@@ -216,8 +216,10 @@ public sealed class RegistryEdgeTests
         var attempt = registry.TryAcquireAsync("k", Timeout.InfiniteTimeSpan);
         Assert.False(attempt.IsCompleted);
         holder.Dispose();
-        await using var granted = await attempt.Bounded();
+        var granted = await attempt.Bounded();
         Assert.True(granted.Succeeded);
+        Assert.Equal(before, registry.PooledWaiters); // the grant's waiter comes back when the grant is released
+        await granted.DisposeAsync();
         Assert.Equal(Math.Max(before, 1), registry.PooledWaiters);
     }
 

@@ -48,6 +48,52 @@ public sealed class WaiterPoolTests
     }
 
     [Fact]
+    public async Task AGrantedWaiter_ComesBackWhenItsGrantIsReleased_AndOnlyOnce()
+    {
+        using var registry = new KeyedLockRegistry();
+        var holder = await registry.HoldAsync("k");
+        var waiter = registry.AcquireAsync("k");
+        holder.Dispose();
+        var lease = await waiter.Bounded();
+        Assert.Equal(0, registry.PooledWaiters); // the waiter belongs to the held grant until its release
+
+        lease.Dispose();
+        Assert.Equal(1, registry.PooledWaiters);
+        lease.Dispose(); // a second release of the same lease returns nothing again
+        await lease.DisposeAsync();
+        Assert.Equal(1, registry.PooledWaiters);
+        Assert.Equal(0, registry.Count);
+
+        // The recycled waiter is reused, and serves its next grant like a new one.
+        holder = await registry.HoldAsync("k");
+        var again = registry.AcquireAsync("k");
+        Assert.Equal(0, registry.PooledWaiters);
+        holder.Dispose();
+        var second = await again.Bounded();
+        Assert.True(second.IsHeld);
+        Assert.NotEqual(lease, second);
+        second.Dispose();
+        Assert.Equal(1, registry.PooledWaiters);
+        Assert.Equal(0, registry.Count);
+    }
+
+    [Fact]
+    public async Task WithTwoHoldersPerKey_AWaiterComesBackWhenItsResultIsRead()
+    {
+        using var registry = new KeyedLockRegistry(new KeyedLockOptions { MaxConcurrencyPerKey = 2 });
+        var first = await registry.HoldAsync("k");
+        var other = await registry.HoldAsync("k");
+        var waiter = registry.AcquireAsync("k");
+        first.Dispose();
+        var lease = await waiter.Bounded();
+        Assert.Equal(1, registry.PooledWaiters);
+        lease.Dispose();
+        other.Dispose();
+        Assert.Equal(1, registry.PooledWaiters);
+        Assert.Equal(0, registry.Count);
+    }
+
+    [Fact]
     public async Task Pool_IsCappedAt1024Waiters()
     {
         using var registry = new KeyedLockRegistry();

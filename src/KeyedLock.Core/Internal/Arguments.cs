@@ -1,3 +1,6 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+
 namespace KeyedLock.Internal;
 
 internal static class Arguments
@@ -14,13 +17,18 @@ internal static class Arguments
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void ValidateTimeout(TimeSpan timeout, string paramName = "timeout")
     {
         if ((timeout < TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan) || timeout > MaxTimeout)
         {
-            throw new ArgumentOutOfRangeException(paramName, timeout, "The timeout must be Timeout.InfiniteTimeSpan, zero, or a positive time up to about 49 days.");
+            ThrowTimeoutOutOfRange(timeout, paramName);
         }
     }
+
+    [DoesNotReturn]
+    private static void ThrowTimeoutOutOfRange(TimeSpan timeout, string paramName)
+        => throw new ArgumentOutOfRangeException(paramName, timeout, "The timeout must be Timeout.InfiniteTimeSpan, zero, or a positive time up to about 49 days.");
 
     /// <summary>Validates, de-duplicates and sorts (ordinal) the keys of a multi-key acquisition.</summary>
     internal static string[] NormalizeKeys(IReadOnlyCollection<string> keys, string paramName = "keys")

@@ -37,6 +37,16 @@ internal sealed class LockEntry : KeyedLockLeaseOwner
     internal LockWaiter? Head;
     internal LockWaiter? Tail;
 
+    /// <summary>
+    /// The pooled waiter whose grant is the key's holder right now (one holder per key only; null when the holder
+    /// was granted at once). Its caller has read the result before it can release the lease, so the release puts
+    /// the waiter back under the gate it holds anyway, and neither rent nor return needs an atomic of its own.
+    /// </summary>
+    internal LockWaiter? HolderWaiter;
+
+    /// <summary>Whether holders are tracked one per key (MaxConcurrencyPerKey == 1), which <see cref="HolderWaiter"/> needs.</summary>
+    internal bool SingleHolder => _holderIds is null;
+
     internal bool IsEmpty => Holders == 0 && Queued == 0;
 
     /// <summary>Adds a holder. Call under the gate.</summary>

@@ -2,7 +2,8 @@ namespace KeyedLock.Internal;
 
 /// <summary>
 /// One shard of the registry: a lock, an intrusive hash table of the active entries whose key hashes here, and a
-/// small free list of entries for reuse. All per-key state is read and written under <see cref="Gate"/>, so a
+/// small free list of entries for reuse. All per-key state is read and written under the stripe's gate (the stripe
+/// is its own <see cref="StripeGate"/>: <c>using (stripe.EnterScope())</c>), so a
 /// lookup can never see an entry that is being removed or reused.
 /// </summary>
 /// <remarks>
@@ -10,7 +11,7 @@ namespace KeyedLock.Internal;
 /// nothing once the table and the free list are warm. It grows at load factor 1 and shrinks when it falls below
 /// 1/8, so a burst of keys does not keep memory after it has passed.
 /// </remarks>
-internal sealed class LockStripe(KeyedLockRegistry registry)
+internal sealed class LockStripe(KeyedLockRegistry registry) : StripeGate
 {
     private const int MinBuckets = 8;
     private const int MaxPooledEntries = 32;
@@ -21,12 +22,10 @@ internal sealed class LockStripe(KeyedLockRegistry registry)
     private int _freeCount;
     private int _count;
 
-    internal readonly StripeGate Gate = new();
-
-    /// <summary>One pooled waiter kept by the stripe (taken and put back with one atomic each); the registry's pool holds the rest.</summary>
+    /// <summary>One pooled waiter kept by the stripe, taken and put back under its gate; the registry's pool holds the rest.</summary>
     internal LockWaiter? SpareWaiter;
 
-    /// <summary>Active keys in this stripe. Written under <see cref="Gate"/>, read without it for observation.</summary>
+    /// <summary>Active keys in this stripe. Written under the gate, read without it for observation.</summary>
     internal int Count => Volatile.Read(ref _count);
 
     /// <summary>The table's bucket count (for tests: it grows at load factor 1 and shrinks below 1/8).</summary>
@@ -50,7 +49,7 @@ internal sealed class LockStripe(KeyedLockRegistry registry)
     /// <summary>The hash this stripe places <paramref name="key"/> by: the fast one until the switch, then the randomized one.</summary>
     private int HashOf(string key, int fastHash) => _randomized ? KeyHash.Randomized(key) : fastHash;
 
-    /// <summary>Finds the entry of <paramref name="key"/>, or null. Call under <see cref="Gate"/>.</summary>
+    /// <summary>Finds the entry of <paramref name="key"/>, or null. Call under the gate.</summary>
     /// <param name="key">The key.</param>
     /// <param name="fastHash">The key's <see cref="KeyHash.Fast"/> hash (the stripe rehashes it when randomized).</param>
     internal LockEntry? FindLocked(string key, int fastHash)
@@ -67,7 +66,7 @@ internal sealed class LockStripe(KeyedLockRegistry registry)
         return null;
     }
 
-    /// <summary>Finds or creates the entry of <paramref name="key"/>. Call under <see cref="Gate"/>.</summary>
+    /// <summary>Finds or creates the entry of <paramref name="key"/>. Call under the gate.</summary>
     /// <param name="key">The key.</param>
     /// <param name="fastHash">The key's <see cref="KeyHash.Fast"/> hash (the stripe rehashes it when randomized).</param>
     internal LockEntry GetOrAddLocked(string key, int fastHash)
@@ -120,13 +119,22 @@ internal sealed class LockStripe(KeyedLockRegistry registry)
             head = ref buckets[BucketOf(hash, buckets.Length)];
         }
 
-        added.NextInBucket = head;
+        // The bucket is usually empty, and a store of a null constant needs no GC write barrier.
+        if (head is null)
+        {
+            added.NextInBucket = null;
+        }
+        else
+        {
+            added.NextInBucket = head;
+        }
+
         head = added;
         Volatile.Write(ref _count, _count + 1);
         return added;
     }
 
-    /// <summary>Removes an entry that has no holder and no waiter, and keeps it for reuse. Call under <see cref="Gate"/>.</summary>
+    /// <summary>Removes an entry that has no holder and no waiter, and keeps it for reuse. Call under the gate.</summary>
     internal void RemoveLocked(LockEntry entry)
     {
         var buckets = _buckets;
@@ -141,7 +149,16 @@ internal sealed class LockStripe(KeyedLockRegistry registry)
             throw new InvalidOperationException("KeyedLock invariant broken: removing an entry that is not in its stripe.");
         }
 
-        link = entry.NextInBucket;
+        // Usually the entry is alone in its bucket: storing a null constant needs no GC write barrier.
+        if (entry.NextInBucket is { } next)
+        {
+            link = next;
+        }
+        else
+        {
+            link = null;
+        }
+
         Volatile.Write(ref _count, _count - 1);
 
         // The pooled entry keeps its last key string until reuse (no extra store on the hot path); leases are matched

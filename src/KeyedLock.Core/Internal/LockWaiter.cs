@@ -13,9 +13,11 @@ namespace KeyedLock.Internal;
 /// outside the gate. Continuations run asynchronously, never inline inside a release.
 /// </para>
 /// <para>
-/// Waiters without a timer and without a cancellable token are pooled: once the caller has read the result they
-/// are reset and reused, so a contended hand-off allocates nothing. Waiters with a timer or a token are not reused,
-/// because a late timer callback could otherwise hit the next use.
+/// Waiters without a timer and without a cancellable token are pooled, so a contended hand-off allocates nothing.
+/// With one holder per key, a granted waiter is recycled when its grant is released (under the stripe's gate, which
+/// that release holds anyway: see <see cref="LockEntry.HolderWaiter"/>); otherwise, and for a waiter that was not
+/// granted, once the caller has read the result. Waiters with a timer or a token are not reused, because a late
+/// timer callback could otherwise hit the next use; their timer, token and key live in a <see cref="Registrations"/>.
 /// </para>
 /// </remarks>
 internal sealed class LockWaiter : IValueTaskSource<KeyedLockLease>, IValueTaskSource<KeyedLockAttempt>
@@ -24,14 +26,22 @@ internal sealed class LockWaiter : IValueTaskSource<KeyedLockLease>, IValueTaskS
     private static readonly TimerCallback s_onTimeout = static state => ((LockWaiter)state!).OnTimeout();
     private static readonly Activity s_traceEnded = new("keyedlock.wait.ended");
 
-    private ManualResetValueTaskSourceCore<KeyedLockLease> _core = new() { RunContinuationsAsynchronously = true };
+    // The result is the grant (Entry and Grant, set before completion); the core carries only completion, version
+    // and continuation.
+    private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
     private readonly KeyedLockRegistry _registry;
-    private readonly Lock _registrationGate = new();
-    private ITimer? _timer;
-    private CancellationTokenRegistration _cancellation;
-    private bool _completed;
 
-    internal LockWaiter(KeyedLockRegistry registry) => _registry = registry;
+    // The timer and the token registration of a waiter that is not pooled (null for pooled waiters). Kept out of the
+    // waiter itself: a contended hand-off moves the waiter between cores several times, so every field a pooled
+    // waiter does not need is a cache line less to move.
+    private readonly Registrations? _registrations;
+
+    internal LockWaiter(KeyedLockRegistry registry, bool pooled)
+    {
+        _registry = registry;
+        Pooled = pooled;
+        _registrations = pooled ? null : new Registrations();
+    }
 
     // Guarded by the stripe's gate while queued.
     internal LockEntry? Entry;
@@ -39,31 +49,53 @@ internal sealed class LockWaiter : IValueTaskSource<KeyedLockLease>, IValueTaskS
     internal LockWaiter? Next;
     internal WaiterOutcome Outcome;
 
-    internal string Key = string.Empty;
-    internal TimeSpan Timeout;
     internal bool IsAttempt;         // serves TryAcquireAsync: a timeout is a result, not an exception
-    internal CancellationToken CancellationToken;
     internal long WaitStarted;
-    internal bool Pooled;
+    internal readonly bool Pooled;   // no timer and no cancellable token: Timeout and CancellationToken keep their defaults
     internal bool Traced;            // someone listened to the KeyedLock activity source when the waiter queued
-    internal KeyedLockLease Lease;
+    internal bool RecycledOnRelease; // granted as its entry's HolderWaiter: the release recycles it, not GetResult
+    internal long Grant;             // the grant's id once Outcome is Granted (the lease is built from Entry in GetResult)
     private Activity? _trace;
+
+    /// <summary>
+    /// The requested key: kept by a waiter that is not pooled (its timeout can name the key after the entry is gone);
+    /// a pooled waiter reads its entry's, which holds that key for as long as the waiter is queued or granted.
+    /// </summary>
+    internal string Key => _registrations?.Key ?? Entry!.Key;
+
+    /// <summary>The caller's timeout; always infinite for a pooled waiter.</summary>
+    internal TimeSpan Timeout => _registrations?.Timeout ?? System.Threading.Timeout.InfiniteTimeSpan;
+
+    /// <summary>The caller's token; never cancellable for a pooled waiter.</summary>
+    internal CancellationToken CancellationToken => _registrations?.CancellationToken ?? default;
+
+    /// <summary>Sets the key, the timeout and the token of a waiter that is not pooled (a pooled one has neither).</summary>
+    internal void SetDeadline(string key, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var registrations = _registrations!;
+        registrations.Key = key;
+        registrations.Timeout = timeout;
+        registrations.CancellationToken = cancellationToken;
+    }
 
     internal short Version => _core.Version;
 
     /// <summary>Arms the timeout and the cancellation after the waiter was queued (outside the gate).</summary>
     internal void ArmRegistrations(TimeProvider time)
     {
-        var timer = Timeout == System.Threading.Timeout.InfiniteTimeSpan ? null : time.CreateTimer(s_onTimeout, this, Timeout, System.Threading.Timeout.InfiniteTimeSpan);
+        var registrations = _registrations!;
+        var timeout = registrations.Timeout;
+        var timer = timeout == System.Threading.Timeout.InfiniteTimeSpan ? null : time.CreateTimer(s_onTimeout, this, timeout, System.Threading.Timeout.InfiniteTimeSpan);
 
         // If the token is already cancelled, the callback runs inline here, completes the waiter and returns.
-        var cancellation = CancellationToken.CanBeCanceled ? CancellationToken.UnsafeRegister(s_onCanceled, this) : default;
-        lock (_registrationGate)
+        var token = registrations.CancellationToken;
+        var cancellation = token.CanBeCanceled ? token.UnsafeRegister(s_onCanceled, this) : default;
+        lock (registrations)
         {
-            if (!_completed)
+            if (!registrations.Completed)
             {
-                _timer = timer;
-                _cancellation = cancellation;
+                registrations.Timer = timer;
+                registrations.Cancellation = cancellation;
                 return;
             }
         }
@@ -106,17 +138,17 @@ internal sealed class LockWaiter : IValueTaskSource<KeyedLockLease>, IValueTaskS
             KeyedLockTracing.StopWait(activity, result);
         }
 
-        if (!Pooled)
+        if (_registrations is { } registrations)
         {
             ITimer? timer;
             CancellationTokenRegistration cancellation;
-            lock (_registrationGate)
+            lock (registrations)
             {
-                _completed = true;
-                timer = _timer;
-                cancellation = _cancellation;
-                _timer = null;
-                _cancellation = default;
+                registrations.Completed = true;
+                timer = registrations.Timer;
+                cancellation = registrations.Cancellation;
+                registrations.Timer = null;
+                registrations.Cancellation = default;
             }
 
             timer?.Dispose();
@@ -128,7 +160,7 @@ internal sealed class LockWaiter : IValueTaskSource<KeyedLockLease>, IValueTaskS
 
         if (error is null)
         {
-            _core.SetResult(Lease);
+            _core.SetResult(true);
         }
         else
         {
@@ -144,24 +176,24 @@ internal sealed class LockWaiter : IValueTaskSource<KeyedLockLease>, IValueTaskS
     KeyedLockLease IValueTaskSource<KeyedLockLease>.GetResult(short token)
     {
         KeyedLockLease lease;
-        WaiterOutcome outcome;
-        string key;
-        TimeSpan timeout;
+        KeyedLockTimeoutException? timedOut = null;
         try
         {
-            lease = _core.GetResult(token);
-            outcome = Outcome;
-            key = Key;
-            timeout = Timeout;
+            _core.GetResult(token);
+            lease = GrantedLease();
+            if (Outcome == WaiterOutcome.TimedOut)
+            {
+                timedOut = new KeyedLockTimeoutException(Key, Timeout);
+            }
         }
         finally
         {
             ReturnToPool();
         }
 
-        if (outcome == WaiterOutcome.TimedOut)
+        if (timedOut is not null)
         {
-            throw new KeyedLockTimeoutException(key, timeout);
+            throw timedOut;
         }
 
         _registry.TrackHeld(lease);
@@ -174,7 +206,8 @@ internal sealed class LockWaiter : IValueTaskSource<KeyedLockLease>, IValueTaskS
         WaiterOutcome outcome;
         try
         {
-            lease = _core.GetResult(token);
+            _core.GetResult(token);
+            lease = GrantedLease();
             outcome = Outcome;
         }
         finally
@@ -191,26 +224,34 @@ internal sealed class LockWaiter : IValueTaskSource<KeyedLockLease>, IValueTaskS
         return KeyedLockAttempt.Success(lease);
     }
 
+    /// <summary>The lease of a granted waiter (default otherwise). Its entry stays the key's until that lease is released, which needs this lease first.</summary>
+    private KeyedLockLease GrantedLease()
+        => Outcome == WaiterOutcome.Granted ? new KeyedLockLease(Entry!, Entry!.Key, Grant, trusted: true) : default;
+
+    /// <summary>
+    /// After the caller read the result: a pooled waiter goes back to the pool, unless its grant is the entry's
+    /// <see cref="LockEntry.HolderWaiter"/>, which the release of that grant recycles under the stripe's gate.
+    /// </summary>
     private void ReturnToPool()
     {
-        if (!Pooled)
+        if (Pooled && !RecycledOnRelease)
         {
-            return;
+            Reset();
+            _registry.ReturnWaiter(this);
         }
+    }
 
-        var stripe = Entry?.Stripe;
+    /// <summary>
+    /// Readies a pooled waiter for its next use. Prev and Next were cleared when it left its queue, and the fields
+    /// TryEnter sets on every use are not reset; only the references that would keep the caller's key alive are dropped.
+    /// </summary>
+    internal void Reset()
+    {
         Entry = null;
-        Prev = null;
-        Next = null;
-        Key = string.Empty;
-        IsAttempt = false;
-        Lease = default;
-        CancellationToken = default;
-        Traced = false;
         _trace = null;
         Outcome = WaiterOutcome.Pending;
+        RecycledOnRelease = false;
         _core.Reset();
-        _registry.ReturnWaiter(this, stripe);
     }
 }
 
@@ -221,4 +262,15 @@ internal enum WaiterOutcome
     TimedOut,
     Canceled,
     Aborted,
+}
+
+/// <summary>The timeout, the token and their registrations of a waiter that is not pooled; locked while they are stored or taken.</summary>
+internal sealed class Registrations
+{
+    internal string Key = string.Empty;
+    internal TimeSpan Timeout;
+    internal CancellationToken CancellationToken;
+    internal ITimer? Timer;
+    internal CancellationTokenRegistration Cancellation;
+    internal bool Completed;
 }
