@@ -7,7 +7,7 @@ using KeyedLock.Benchmarks;
 // dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --redis-report (Redis hand-off latency, commands per acquisition)
 // dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --redis-capacity (acquisitions/s one redis-server sustains)
 // dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --postgres-compare  (KeyedLock.Postgres vs DistributedLock.Postgres)
-// dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --core-compare  (Core scenarios (a) and (b), contenders interleaved)
+// dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --core-compare  (Core scenarios (a) and (b), contenders interleaved, one process each)
 if (args.Contains("--leak-check"))
 {
     return await LeakCheck.RunAsync();
@@ -30,7 +30,7 @@ if (args.Contains("--postgres-compare"))
 
 if (args.Contains("--core-compare"))
 {
-    return await CoreComparison.RunAsync();
+    return await CoreComparison.RunAsync(args);
 }
 
 if (args.Contains("--fifo-check"))
