@@ -247,7 +247,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
                 waiter.IsAttempt = isAttempt;
                 if (!waiter.Pooled)
                 {
-                    waiter.SetDeadline(key, timeout, cancellationToken);
+                    waiter.SetDeadline(timeout, cancellationToken);
                 }
 
                 waiter.WaitStarted = _metrics.WaitDurationEnabled ? _time.GetTimestamp() : 0;
@@ -377,6 +377,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
     /// <summary>Timeout or cancellation of a queued waiter: removes it at once unless it was granted first.</summary>
     internal void CompleteWaiterEarly(LockWaiter waiter, WaiterOutcome outcome)
     {
+        string key;
         using (waiter.Entry!.Stripe.EnterScope())
         {
             // Read the entry under the gate: a waiter is only ever queued on one entry, and Entry is cleared only
@@ -387,6 +388,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
             }
 
             var entry = waiter.Entry;
+            key = entry.Key; // read under the gate: once the waiter left, its entry may be emptied and reused
             entry.RemoveWaiterLocked(waiter);
             waiter.Outcome = outcome;
             if (entry.IsEmpty)
@@ -408,7 +410,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
             outcome switch
             {
                 WaiterOutcome.Canceled => new TaskCanceledException(null, null, waiter.CancellationToken),
-                WaiterOutcome.TimedOut when !waiter.IsAttempt => new KeyedLockTimeoutException(waiter.Key, waiter.Timeout),
+                WaiterOutcome.TimedOut when !waiter.IsAttempt => new KeyedLockTimeoutException(key, waiter.Timeout),
                 _ => null,
             },
             result);

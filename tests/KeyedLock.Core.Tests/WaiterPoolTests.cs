@@ -78,6 +78,36 @@ public sealed class WaiterPoolTests
     }
 
     [Fact]
+    public async Task AnAbortedWaiter_ComesBackWhenItsResultIsRead_AlsoAfterItServedAGrant()
+    {
+        using var registry = new KeyedLockRegistry();
+
+        // The waiter serves one grant and is recycled by that grant's release.
+        var holder = await registry.HoldAsync("k");
+        var first = registry.AcquireAsync("k");
+        holder.Dispose();
+        (await first.Bounded()).Dispose();
+        Assert.Equal(1, registry.PooledWaiters);
+
+        // Reused by a TryAcquireAsync that is aborted: reading its result puts it back.
+        holder = await registry.HoldAsync("k");
+        var aborted = registry.TryAcquireAsync("k", Timeout.InfiniteTimeSpan);
+        Assert.Equal(0, registry.PooledWaiters);
+        Assert.Equal(1, holder.AbortWaiters(new InvalidOperationException("stop")));
+        await Assert.ThrowsAsync<KeyedLockAbortedException>(() => aborted.AsTask()).Bounded();
+        Assert.Equal(1, registry.PooledWaiters);
+
+        // And by an AcquireAsync that is aborted.
+        var abortedAcquire = registry.AcquireAsync("k");
+        Assert.Equal(0, registry.PooledWaiters);
+        Assert.Equal(1, holder.AbortWaiters(new InvalidOperationException("stop")));
+        await Assert.ThrowsAsync<KeyedLockAbortedException>(() => abortedAcquire.AsTask()).Bounded();
+        Assert.Equal(1, registry.PooledWaiters);
+        holder.Dispose();
+        Assert.Equal(0, registry.Count);
+    }
+
+    [Fact]
     public async Task WithTwoHoldersPerKey_AWaiterComesBackWhenItsResultIsRead()
     {
         using var registry = new KeyedLockRegistry(new KeyedLockOptions { MaxConcurrencyPerKey = 2 });

@@ -17,7 +17,7 @@ namespace KeyedLock.Internal;
 /// With one holder per key, a granted waiter is recycled when its grant is released (under the stripe's gate, which
 /// that release holds anyway: see <see cref="LockEntry.HolderWaiter"/>); otherwise, and for a waiter that was not
 /// granted, once the caller has read the result. Waiters with a timer or a token are not reused, because a late
-/// timer callback could otherwise hit the next use; their timer, token and key live in a <see cref="Registrations"/>.
+/// timer callback could otherwise hit the next use; their timer and token live in a <see cref="Registrations"/>.
 /// </para>
 /// </remarks>
 internal sealed class LockWaiter : IValueTaskSource<KeyedLockLease>, IValueTaskSource<KeyedLockAttempt>
@@ -57,23 +57,16 @@ internal sealed class LockWaiter : IValueTaskSource<KeyedLockLease>, IValueTaskS
     internal long Grant;             // the grant's id once Outcome is Granted (the lease is built from Entry in GetResult)
     private Activity? _trace;
 
-    /// <summary>
-    /// The requested key: kept by a waiter that is not pooled (its timeout can name the key after the entry is gone);
-    /// a pooled waiter reads its entry's, which holds that key for as long as the waiter is queued or granted.
-    /// </summary>
-    internal string Key => _registrations?.Key ?? Entry!.Key;
-
     /// <summary>The caller's timeout; always infinite for a pooled waiter.</summary>
     internal TimeSpan Timeout => _registrations?.Timeout ?? System.Threading.Timeout.InfiniteTimeSpan;
 
     /// <summary>The caller's token; never cancellable for a pooled waiter.</summary>
     internal CancellationToken CancellationToken => _registrations?.CancellationToken ?? default;
 
-    /// <summary>Sets the key, the timeout and the token of a waiter that is not pooled (a pooled one has neither).</summary>
-    internal void SetDeadline(string key, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>Sets the timeout and the token of a waiter that is not pooled (a pooled one has neither).</summary>
+    internal void SetDeadline(TimeSpan timeout, CancellationToken cancellationToken)
     {
         var registrations = _registrations!;
-        registrations.Key = key;
         registrations.Timeout = timeout;
         registrations.CancellationToken = cancellationToken;
     }
@@ -111,7 +104,9 @@ internal sealed class LockWaiter : IValueTaskSource<KeyedLockLease>, IValueTaskS
     /// </summary>
     internal void StartTrace()
     {
-        var activity = KeyedLockTracing.StartWait(Key, KeyedLockTracing.InProcessProvider);
+        // The entry still holds the key: the waiter's timer and token are armed only after this, and a grant makes it
+        // the key's holder, so the entry cannot be emptied and reused for another key yet.
+        var activity = KeyedLockTracing.StartWait(Entry!.Key, KeyedLockTracing.InProcessProvider);
         if (activity is not null && Interlocked.CompareExchange(ref _trace, activity, null) is not null)
         {
             KeyedLockTracing.StopWait(activity, OutcomeResult(Outcome));
@@ -175,25 +170,17 @@ internal sealed class LockWaiter : IValueTaskSource<KeyedLockLease>, IValueTaskS
 
     KeyedLockLease IValueTaskSource<KeyedLockLease>.GetResult(short token)
     {
+        // Only a grant completes an AcquireAsync waiter successfully: a timeout, a cancellation or an abort completes it
+        // with its exception, which the core's GetResult throws.
         KeyedLockLease lease;
-        KeyedLockTimeoutException? timedOut = null;
         try
         {
             _core.GetResult(token);
             lease = GrantedLease();
-            if (Outcome == WaiterOutcome.TimedOut)
-            {
-                timedOut = new KeyedLockTimeoutException(Key, Timeout);
-            }
         }
         finally
         {
             ReturnToPool();
-        }
-
-        if (timedOut is not null)
-        {
-            throw timedOut;
         }
 
         _registry.TrackHeld(lease);
@@ -202,20 +189,24 @@ internal sealed class LockWaiter : IValueTaskSource<KeyedLockLease>, IValueTaskS
 
     KeyedLockAttempt IValueTaskSource<KeyedLockAttempt>.GetResult(short token)
     {
-        KeyedLockLease lease;
-        WaiterOutcome outcome;
+        // A TryAcquireAsync waiter completes successfully when granted or timed out (a result, not an exception).
+        KeyedLockLease lease = default;
+        bool granted;
         try
         {
             _core.GetResult(token);
-            lease = GrantedLease();
-            outcome = Outcome;
+            granted = Outcome != WaiterOutcome.TimedOut;
+            if (granted)
+            {
+                lease = GrantedLease();
+            }
         }
         finally
         {
             ReturnToPool();
         }
 
-        if (outcome == WaiterOutcome.TimedOut)
+        if (!granted)
         {
             return KeyedLockAttempt.Failure(KeyedLockFailureReason.TimedOut);
         }
@@ -224,9 +215,8 @@ internal sealed class LockWaiter : IValueTaskSource<KeyedLockLease>, IValueTaskS
         return KeyedLockAttempt.Success(lease);
     }
 
-    /// <summary>The lease of a granted waiter (default otherwise). Its entry stays the key's until that lease is released, which needs this lease first.</summary>
-    private KeyedLockLease GrantedLease()
-        => Outcome == WaiterOutcome.Granted ? new KeyedLockLease(Entry!, Entry!.Key, Grant, trusted: true) : default;
+    /// <summary>The lease of a granted waiter. Its entry stays the key's until that lease is released, which needs this lease first.</summary>
+    private KeyedLockLease GrantedLease() => new(Entry!, Entry!.Key, Grant, trusted: true);
 
     /// <summary>
     /// After the caller read the result: a pooled waiter goes back to the pool, unless its grant is the entry's
@@ -267,7 +257,6 @@ internal enum WaiterOutcome
 /// <summary>The timeout, the token and their registrations of a waiter that is not pooled; locked while they are stored or taken.</summary>
 internal sealed class Registrations
 {
-    internal string Key = string.Empty;
     internal TimeSpan Timeout;
     internal CancellationToken CancellationToken;
     internal ITimer? Timer;
