@@ -300,9 +300,14 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
                 return; // released before (a copy of the lease), or never granted: a no-op
             }
 
-            if (entry.Head is not null || entry.HolderWaiter is not null)
+            if (entry.HolderWaiter is not null)
             {
-                next = HandOffLocked(stripe, entry);
+                RecycleHolderWaiterLocked(stripe, entry);
+            }
+
+            if (entry.Head is not null)
+            {
+                next = HandOffLocked(entry);
             }
             else if (entry.IsEmpty)
             {
@@ -323,32 +328,14 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
     }
 
     /// <summary>
-    /// The contended part of a release, under the gate (kept out of <see cref="Release"/> so that the uncontended
-    /// release stays small): recycles the released grant's waiter, then grants the oldest waiter, if any.
+    /// The hand-off of a release to the oldest waiter, under the gate (kept out of <see cref="Release"/> so that the
+    /// uncontended release stays small).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private LockWaiter? HandOffLocked(LockStripe stripe, LockEntry entry)
+    private LockWaiter HandOffLocked(LockEntry entry)
     {
-        if (entry.HolderWaiter is { } finished)
-        {
-            // The waiter that the released grant came through (one holder per key): its caller read the result
-            // before releasing, so it is free for its next use now.
-            entry.HolderWaiter = null;
-            finished.Reset();
-            RecycleLocked(stripe, finished);
-        }
-
-        if (entry.Head is not { } head)
-        {
-            if (entry.IsEmpty)
-            {
-                stripe.RemoveLocked(entry);
-            }
-
-            return null;
-        }
-
         // Direct hand-off to the oldest waiter: the key never becomes free, so nobody can barge in.
+        var head = entry.Head!;
         entry.RemoveWaiterLocked(head);
         var grant = NextGrantId();
         entry.AddHolderLocked(grant, _metrics.HoldDurationEnabled ? _time.GetTimestamp() : 0);
@@ -511,16 +498,24 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
         return new LockWaiter(this, pooled);
     }
 
-    /// <summary>Puts a reset waiter back when its grant is released: the stripe's spare, else the registry's pool. Call under the stripe's gate.</summary>
-    private void RecycleLocked(LockStripe stripe, LockWaiter waiter)
+    /// <summary>
+    /// Recycles the waiter that the released grant came through (one holder per key; see
+    /// <see cref="LockEntry.HolderWaiter"/>): its caller read the result before releasing, so it is free for its
+    /// next use now. It goes to the stripe's spare, else to the registry's pool. Call under the stripe's gate.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void RecycleHolderWaiterLocked(LockStripe stripe, LockEntry entry)
     {
+        var finished = entry.HolderWaiter!;
+        entry.HolderWaiter = null;
+        finished.Reset();
         if (stripe.SpareWaiter is null)
         {
-            stripe.SpareWaiter = waiter;
+            stripe.SpareWaiter = finished;
         }
         else
         {
-            ReturnWaiter(waiter);
+            ReturnWaiter(finished);
         }
     }
 

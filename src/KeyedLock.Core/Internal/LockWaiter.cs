@@ -39,7 +39,6 @@ internal sealed class LockWaiter : IValueTaskSource<KeyedLockLease>, IValueTaskS
     internal LockWaiter(KeyedLockRegistry registry, bool pooled)
     {
         _registry = registry;
-        Pooled = pooled;
         _registrations = pooled ? null : new Registrations();
     }
 
@@ -51,11 +50,13 @@ internal sealed class LockWaiter : IValueTaskSource<KeyedLockLease>, IValueTaskS
 
     internal bool IsAttempt;         // serves TryAcquireAsync: a timeout is a result, not an exception
     internal long WaitStarted;
-    internal readonly bool Pooled;   // no timer and no cancellable token: Timeout and CancellationToken keep their defaults
     internal bool Traced;            // someone listened to the KeyedLock activity source when the waiter queued
     internal bool RecycledOnRelease; // granted as its entry's HolderWaiter: the release recycles it, not GetResult
     internal long Grant;             // the grant's id once Outcome is Granted (the lease is built from Entry in GetResult)
     private Activity? _trace;
+
+    /// <summary>Whether the waiter is reused: it has no timer and no cancellable token, so it needs no <see cref="Registrations"/>.</summary>
+    internal bool Pooled => _registrations is null;
 
     /// <summary>The caller's timeout; always infinite for a pooled waiter.</summary>
     internal TimeSpan Timeout => _registrations?.Timeout ?? System.Threading.Timeout.InfiniteTimeSpan;
