@@ -83,14 +83,11 @@ public sealed class WaiterPoolTests
         using var registry = new KeyedLockRegistry();
 
         // The waiter serves one grant and is recycled by that grant's release.
-        var holder = await registry.HoldAsync("k");
-        var first = registry.AcquireAsync("k");
-        holder.Dispose();
-        (await first.Bounded()).Dispose();
+        await PassQueueAsync(registry, 1);
         Assert.Equal(1, registry.PooledWaiters);
 
         // Reused by a TryAcquireAsync that is aborted: reading its result puts it back.
-        holder = await registry.HoldAsync("k");
+        var holder = await registry.HoldAsync("k");
         var aborted = registry.TryAcquireAsync("k", Timeout.InfiniteTimeSpan);
         Assert.Equal(0, registry.PooledWaiters);
         Assert.Equal(1, holder.AbortWaiters(new InvalidOperationException("stop")));
