@@ -57,19 +57,12 @@ internal static class CoreComparison
 
     private static async Task RunScenarioAsync(string scenario)
     {
-        if (scenario == "a")
-        {
-            var uncontended = new UncontendedBenchmarks();
-            uncontended.Setup();
-            await PrintAsync("(a) uncontended acquire + release, 1024 rotating keys", UncontendedBenchmarks.KeyCount, rounds: 20000, uncontended);
-            uncontended.Cleanup();
-            return;
-        }
-
-        var contended = new ContendedBenchmarks();
-        contended.Setup();
-        await PrintAsync("(b) 32 tasks on one key, Task.Yield() inside, 200 rounds each", ContendedBenchmarks.Tasks * ContendedBenchmarks.Rounds, rounds: 1000, contended);
-        contended.Cleanup();
+        (ICoreScenario run, string title, int operationsPerInvoke, int rounds) = scenario == "a"
+            ? ((ICoreScenario)new UncontendedBenchmarks(), "(a) uncontended acquire + release, 1024 rotating keys", UncontendedBenchmarks.KeyCount, 20000)
+            : (new ContendedBenchmarks(), "(b) 32 tasks on one key, Task.Yield() inside, 200 rounds each", ContendedBenchmarks.Tasks * ContendedBenchmarks.Rounds, 1000);
+        run.Setup();
+        await PrintAsync(title, operationsPerInvoke, rounds, run);
+        run.Cleanup();
     }
 
     private static async Task PrintAsync(string title, int operationsPerInvoke, int rounds, ICoreScenario scenario)
@@ -98,6 +91,10 @@ internal static class CoreComparison
 /// <summary>The contenders that both Core scenarios run, for <see cref="CoreComparison"/>.</summary>
 internal interface ICoreScenario
 {
+    void Setup();
+
+    void Cleanup();
+
     Task BareSemaphoreSlim();
 
     Task NaiveDictionary();
