@@ -53,7 +53,7 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
     private readonly RedisKeys _keys;
     private readonly ILogger _logger;
     private readonly RegistryMetrics _metrics;
-    private readonly RedisValue[] _header;
+    private readonly RedisScripts _scripts;
     private readonly RedisChannel _channel;
     private readonly Action<RedisChannel, RedisValue> _onMessage;
     private readonly Func<RedisWaiter, Task<RedisResult>> _confirm;
@@ -103,20 +103,18 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
         _channel = RedisChannel.Literal(_keys.ChannelPrefix + InstanceId);
         LossWindow = (_options.LeaseTtl * 0.99) - _options.LeaseSafetyMargin;
         _tick = TimeSpan.FromTicks(Math.Min(_options.LeaseTtl.Ticks, _options.WaiterTtl.Ticks) / 3);
-        _header =
-        [
+        _scripts = new RedisScripts(
             _options.MaxConcurrencyPerKey,
             Milliseconds(_options.WaiterTtl),
             _keys.ChannelPrefix,
             FenceTtlMs,
             Milliseconds(_options.LeaseTtl),
-            Milliseconds(_options.WaiterTtl),
-        ];
+            Milliseconds(_options.WaiterTtl));
         _toLeaseInCallerFlow = grant => Grant.ToLease(TrackInCallerFlow(grant));
         _toAttemptInCallerFlow = grant => Grant.ToAttempt(TrackInCallerFlow(grant));
         _metrics = new RegistryMetrics(meterFactory, () => _active.Count + _waiters.Count);
         _onMessage = OnMessage;
-        _confirm = waiter => RedisScripts.Confirm.EvaluateAsync(_database, waiter.Keys, Argv(waiter.Id));
+        _confirm = waiter => _scripts.Confirm.EvaluateAsync(_database, waiter.Keys, Argv(waiter.Id));
         _onConnectionFailed = OnConnectionFailed;
 
         // The first tier: one Redis waiter per key and instance. Re-entrancy is detected by this provider.
@@ -228,9 +226,7 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
     {
         try
         {
-            var held = lease.GrantedByAcquire
-                ? await ReleaseUncontendedAsync(lease).ConfigureAwait(false)
-                : (long)await EvaluateAsync(RedisScripts.Release, lease.Keys, Argv(lease.HolderId), CancellationToken.None).ConfigureAwait(false);
+            var held = (long)await EvaluateAsync(_scripts.Release, lease.Keys, Argv(lease.HolderId), CancellationToken.None).ConfigureAwait(false);
             OnReleaseReply(lease, held);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
@@ -243,40 +239,11 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
         }
     }
 
-    /// <summary>
-    /// The release of a lease that ACQUIRE granted straight away (nobody was queued then, the common case): two plain
-    /// commands in one round trip instead of the RELEASE script. <c>HDEL</c> removes only this holder's two fields
-    /// (the hash disappears with its last ones); <c>EXISTS</c> on the queue, run after it, says whether someone queued
-    /// meanwhile. Only then does RELEASE run (one more round trip), to grant the queue's head. No waiter can be
-    /// stranded: one that queues after the <c>HDEL</c> runs ACQUIRE's promote itself. Returns 1 when the holder entry
-    /// was still there (a single holder's entry exists only until its deadline), else 0.
-    /// </summary>
-    private async Task<long> ReleaseUncontendedAsync(RedisLease lease)
-    {
-        var removed = _database.HashDeleteAsync(RedisKeys.Holders(lease.Keys), lease.HolderFields);
-        var queued = _database.KeyExistsAsync(RedisKeys.Queue(lease.Keys));
-        try
-        {
-            // Replies complete in order on the connection: when the second is in, the first is too.
-            if (await queued.WaitAsync(_options.CommandTimeout, Time).ConfigureAwait(false))
-            {
-                await EvaluateAsync(RedisScripts.Release, lease.Keys, Argv(lease.HolderId), CancellationToken.None).ConfigureAwait(false);
-            }
-        }
-        catch
-        {
-            _ = removed.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            throw;
-        }
-
-        return await removed.ConfigureAwait(false) > 0 ? 1 : 0;
-    }
-
     internal void Release(RedisLease lease)
     {
         try
         {
-            var held = (long)RedisScripts.Release.Evaluate(_database, lease.Keys, Argv(lease.HolderId));
+            var held = (long)_scripts.Release.Evaluate(_database, lease.Keys, Argv(lease.HolderId));
             OnReleaseReply(lease, held);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
@@ -407,7 +374,7 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
             // Registered before the script runs: the push of a grant may overtake the script's own reply.
             _waiters[waiter.Id] = waiter;
             var sent = Time.GetTimestamp();
-            var acquire = RedisScripts.Acquire.EvaluateAsync(_database, keys, Argv(waiter.Id, remaining == TimeSpan.Zero ? "1" : "0"));
+            var acquire = _scripts.Acquire.EvaluateAsync(_database, keys, Argv(waiter.Id, remaining == TimeSpan.Zero ? "1" : "0"));
             RedisResult[] reply;
             try
             {
@@ -429,7 +396,7 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
             if (status != 2)
             {
                 _waiters.TryRemove(waiter.Id, out _);
-                return status == 1 ? NewLease(key, keys, waiter.Id, (long)reply[1], sent, grantedByAcquire: true) : null;
+                return status == 1 ? NewLease(key, keys, waiter.Id, (long)reply[1], sent) : null;
             }
 
             waiter.InRedis = true;
@@ -472,7 +439,7 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
             _waiters.TryRemove(waiter.Id, out _);
             if (confirmed > 0)
             {
-                return NewLease(key, keys, waiter.Id, confirmed, waiter.ConfirmSentAt, grantedByAcquire: false);
+                return NewLease(key, keys, waiter.Id, confirmed, waiter.ConfirmSentAt);
             }
 
             // The hand-off expired before this instance confirmed it (it was paused longer than WaiterTtl).
@@ -480,9 +447,9 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
         }
     }
 
-    private RedisLease NewLease(string key, RedisKey[] keys, string holderId, long fencingToken, long sent, bool grantedByAcquire)
+    private RedisLease NewLease(string key, RedisKey[] keys, string holderId, long fencingToken, long sent)
     {
-        var lease = new RedisLease(this, key, keys, holderId, Interlocked.Increment(ref _lastId), fencingToken, sent, grantedByAcquire);
+        var lease = new RedisLease(this, key, keys, holderId, Interlocked.Increment(ref _lastId), fencingToken, sent);
         _active.TryAdd(lease, 0);
         _metrics.LeaseGranted();
         return lease;
@@ -506,7 +473,7 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
     {
         try
         {
-            await EvaluateAsync(RedisScripts.Leave, waiter.Keys, Argv(waiter.Id), CancellationToken.None).ConfigureAwait(false);
+            await EvaluateAsync(_scripts.Leave, waiter.Keys, Argv(waiter.Id), CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
         {
@@ -644,24 +611,23 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
     {
         var count = leases.Count + waiters.Count;
         var keys = new RedisKey[1 + (count * RedisKeys.PerLock)];
-        var values = new RedisValue[_header.Length + (count * 2)];
+        var values = new RedisValue[count * 2];
         keys[0] = _keys.Fence;
-        _header.CopyTo(values, 0);
         for (var i = 0; i < count; i++)
         {
             var (lockKeys, kind, id) = i < leases.Count
                 ? (leases[i].Keys, "L", leases[i].HolderId)
                 : (waiters[i - leases.Count].Keys, "W", waiters[i - leases.Count].Id);
             Array.Copy(lockKeys, 1, keys, 1 + (i * RedisKeys.PerLock), RedisKeys.PerLock);
-            values[_header.Length + (i * 2)] = kind;
-            values[_header.Length + (i * 2) + 1] = id;
+            values[i * 2] = kind;
+            values[(i * 2) + 1] = id;
         }
 
         var sent = Time.GetTimestamp();
         long[] replies;
         try
         {
-            replies = (long[])(await EvaluateAsync(RedisScripts.Heartbeat, keys, values, CancellationToken.None).ConfigureAwait(false))!;
+            replies = (long[])(await EvaluateAsync(_scripts.Heartbeat, keys, values, CancellationToken.None).ConfigureAwait(false))!;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException or ObjectDisposedException)
         {
@@ -704,19 +670,11 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
     private Task<RedisResult> EvaluateAsync(RedisScripts.Script script, RedisKey[] keys, RedisValue[] values, CancellationToken token)
         => script.EvaluateAsync(_database, keys, values).WaitAsync(_options.CommandTimeout, Time, token);
 
-    /// <summary>The script arguments: the shared header (ARGV 1-6), then <paramref name="id"/> and an optional extra one.</summary>
-    internal RedisValue[] Argv(string id, RedisValue extra = default)
-    {
-        var values = new RedisValue[_header.Length + (extra.IsNull ? 1 : 2)];
-        _header.CopyTo(values, 0);
-        values[_header.Length] = id;
-        if (!extra.IsNull)
-        {
-            values[_header.Length + 1] = extra;
-        }
+    /// <summary>The arguments of a script call: <paramref name="id"/> and an optional extra one (the settings are in the script text).</summary>
+    internal static RedisValue[] Argv(string id, RedisValue extra = default) => extra.IsNull ? [id] : [id, extra];
 
-        return values;
-    }
+    /// <summary>This provider's scripts (its settings are written into them).</summary>
+    internal RedisScripts Scripts => _scripts;
 
     private TimeSpan Remaining(TimeSpan timeout, long started)
     {

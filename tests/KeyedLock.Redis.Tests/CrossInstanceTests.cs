@@ -37,6 +37,26 @@ public sealed class CrossInstanceTests : RedisTestBase
     }
 
     [RedisFact]
+    public async Task ANamespaceWithQuotesBackslashesAndNonAsciiCharacters_HandsOffAcrossInstances()
+    {
+        // The namespace's channel prefix is written into the scripts' text, as a Lua string of byte escapes: a quote,
+        // a backslash, a long-bracket end or a multi-byte character must neither break the script nor change the
+        // channel the grant is pushed on.
+        var odd = Namespace + "\"']]\\n\u00fc\u4e2d:";
+        var a = await CreateInstanceAsync(o => o.KeyNamespace = odd);
+        var b = await CreateInstanceAsync(o => o.KeyNamespace = odd);
+        var first = await a.AcquireAsync("k").Bounded();
+        var next = b.AcquireAsync("k").AsTask();
+        await TestWait.UntilAsync(() => Db.ListLengthAsync($"{odd}:k:k:q"), 1, "b waits in Redis");
+
+        await first.DisposeAsync();
+        await using var lease = await next.Bounded(); // granted by RELEASE's push on b's channel
+
+        Assert.True(lease.FencingToken > first.FencingToken);
+        Assert.Equal(1, await Db.HashLengthAsync($"{odd}:k:k:h") / 2);
+    }
+
+    [RedisFact]
     public async Task TwoInstances_AreGrantedInArrivalAtRedisOrder()
     {
         var a = await CreateInstanceAsync();

@@ -29,12 +29,6 @@ internal sealed class RedisKeys
     /// <summary>The number of script keys per lock key, after the fence: holders, queue, deadlines.</summary>
     internal const int PerLock = 3;
 
-    /// <summary>The holder hash among the script keys of <see cref="For"/>.</summary>
-    internal static RedisKey Holders(RedisKey[] keys) => keys[1];
-
-    /// <summary>The waiter queue among the script keys of <see cref="For"/>.</summary>
-    internal static RedisKey Queue(RedisKey[] keys) => keys[2];
-
     /// <summary>The script keys of one lock key: fence, holders, queue, deadlines.</summary>
     internal RedisKey[] For(string key)
     {

@@ -26,10 +26,8 @@ internal sealed class RedisLease : KeyedLockLeaseOwner
     private int _released;
     private volatile bool _isLost;
 
-    internal RedisLease(RedisKeyedLockProvider provider, string key, RedisKey[] keys, string holderId, long id, long fencingToken, long confirmedSentAt, bool grantedByAcquire)
+    internal RedisLease(RedisKeyedLockProvider provider, string key, RedisKey[] keys, string holderId, long id, long fencingToken, long confirmedSentAt)
     {
-        GrantedByAcquire = grantedByAcquire;
-        HolderFields = [holderId, "#" + holderId];
         Provider = provider;
         Key = key;
         Keys = keys;
@@ -49,12 +47,6 @@ internal sealed class RedisLease : KeyedLockLeaseOwner
     internal RedisKey[] Keys { get; }
 
     internal string HolderId { get; }
-
-    /// <summary>The holder's two fields in the key's holder hash: its deadline and its fencing token.</summary>
-    internal RedisValue[] HolderFields { get; }
-
-    /// <summary>ACQUIRE granted it at once (nobody was queued), rather than a hand-off taken with CONFIRM.</summary>
-    internal bool GrantedByAcquire { get; }
 
     internal long Id { get; }
 
