@@ -42,9 +42,7 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
     private readonly PostgresKeyedLockOptions _options;
-    private readonly Func<Grant, KeyedLockLease> _toLeaseInCallerFlow;
-    private readonly Func<Grant, KeyedLockAttempt> _toAttemptInCallerFlow;
-    private readonly KeyedLockRegistry _local;
+    private readonly TwoTierAcquisition<PostgresLease> _acquisition;
     private readonly AdvisoryLockKey _keys;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -75,8 +73,6 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
     {
         ArgumentNullException.ThrowIfNull(dataSource);
         _options = (options ?? new PostgresKeyedLockOptions()).Clone();
-        _toLeaseInCallerFlow = grant => Grant.ToLease(TrackInCallerFlow(grant));
-        _toAttemptInCallerFlow = grant => Grant.ToAttempt(TrackInCallerFlow(grant));
         _options.Validate();
         _dataSource = dataSource;
         _ownsDataSource = ownsDataSource;
@@ -87,17 +83,23 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
         _slots = _options.MaxConcurrencyPerKey > 1 ? new SlotLocks(_options.KeyNamespace, _keys, _options.MaxConcurrencyPerKey, _sequence) : null;
         _heartbeat = new LeaseHeartbeat(_dataSource, $"keyedlock_hb_{Guid.NewGuid():N}", _options.LostLockCheckInterval, _options.ProbeTimeout, () => !_active.IsEmpty);
 
-        // The first tier. Re-entrancy is detected by this provider (its AsyncLocal must reach the caller's flow).
-        _local = new KeyedLockRegistry(
-            new KeyedLockOptions { MaxConcurrencyPerKey = 1, MaxQueueLengthPerKey = _options.MaxQueueLengthPerKey, DetectReentrancy = false },
-            _time);
+        // The first tier, the checks and the caller's-flow completion are shared with the other distributed provider.
+        _acquisition = new TwoTierAcquisition<PostgresLease>(
+            this,
+            () => Volatile.Read(ref _disposed) != 0,
+            _disposing.Token,
+            AcquireRemoteAsync,
+            _options.DetectReentrancy,
+            _options.MaxQueueLengthPerKey,
+            _time,
+            null);
     }
 
     /// <summary>The data source that provides the lock connections.</summary>
     public NpgsqlDataSource DataSource => _dataSource;
 
     /// <summary>Keys with a waiter in this instance right now (holders are counted by <see cref="ActiveLeases"/>).</summary>
-    public int WaitingKeys => _local.Count;
+    public int WaitingKeys => _acquisition.WaitingKeys;
 
     /// <summary>Leases of this instance that hold a PostgreSQL advisory lock (and a connection) right now.</summary>
     public int ActiveLeases => _active.Count;
@@ -120,11 +122,11 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
 
     /// <inheritdoc />
     public ValueTask<KeyedLockLease> AcquireAsync(string key, TimeSpan timeout, CancellationToken cancellationToken = default)
-        => CallerFlow.Complete(new ValueTask<Grant>(Start(key, timeout, cancellationToken)), _toLeaseInCallerFlow);
+        => _acquisition.AcquireAsync(key, timeout, cancellationToken);
 
     /// <inheritdoc />
     public ValueTask<KeyedLockAttempt> TryAcquireAsync(string key, TimeSpan timeout, CancellationToken cancellationToken = default)
-        => CallerFlow.Complete(new ValueTask<Grant>(Start(key, timeout, cancellationToken)), _toAttemptInCallerFlow);
+        => _acquisition.TryAcquireAsync(key, timeout, cancellationToken);
 
     /// <inheritdoc />
     public ValueTask<KeyedLockLease> AcquireAsync(IReadOnlyCollection<string> keys, TimeSpan timeout, CancellationToken cancellationToken = default)
@@ -150,7 +152,7 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
             await lease.ToLease().DisposeAsync().ConfigureAwait(false);
         }
 
-        _local.Dispose();
+        _acquisition.Dispose();
         await _heartbeat.DisposeAsync().ConfigureAwait(false);
         if (_ownsDataSource)
         {
@@ -272,78 +274,6 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
             {
                 connection.Dispose();
             }
-        }
-    }
-
-    private Task<Grant> Start(string key, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        Arguments.ValidateKey(key);
-        Arguments.ValidateTimeout(timeout);
-
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        if (cancellationToken.IsCancellationRequested)
-        {
-            return Task.FromCanceled<Grant>(cancellationToken);
-        }
-
-        if (_options.DetectReentrancy && HeldLeases.IsHeldByCurrentFlow(this, key))
-        {
-            throw new KeyedLockRecursionException(key);
-        }
-
-        return AcquireCoreAsync(key, timeout, cancellationToken);
-    }
-
-    /// <summary>
-    /// Records a granted lease for re-entrancy detection. Runs where the caller reads the result (see
-    /// <see cref="CallerFlow"/>): the acquisition itself is an async method, whose writes would not reach the caller.
-    /// </summary>
-    private Grant TrackInCallerFlow(Grant grant)
-    {
-        if (_options.DetectReentrancy && grant.Lease is { } lease)
-        {
-            HeldLeases.Push(this, lease.ToLease());
-        }
-
-        return grant;
-    }
-
-    private async Task<Grant> AcquireCoreAsync(string key, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        var started = _time.GetTimestamp();
-        using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token) : null;
-        var token = linked?.Token ?? _disposing.Token;
-        try
-        {
-            var local = await _local.TryAcquireAsync(key, timeout, token).ConfigureAwait(false);
-            if (!local.Succeeded)
-            {
-                return new Grant(null, local.FailureReason, key, timeout, _options.MaxQueueLengthPerKey);
-            }
-
-            PostgresLease? lease;
-            try
-            {
-                lease = await AcquireRemoteAsync(key, timeout, started, token).ConfigureAwait(false);
-            }
-            finally
-            {
-                // Granted, timed out or failed: this request no longer waits, so the next local waiter may queue in
-                // PostgreSQL (behind this holder). Mutual exclusion is the advisory lock's job.
-                await local.Lease.DisposeAsync().ConfigureAwait(false);
-            }
-
-            return lease is null
-                ? new Grant(null, KeyedLockFailureReason.TimedOut, key, timeout, _options.MaxQueueLengthPerKey)
-                : new Grant(lease, KeyedLockFailureReason.None, key, timeout, _options.MaxQueueLengthPerKey);
-        }
-        catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested)
-        {
-            throw new TaskCanceledException(ex.Message, ex, cancellationToken);
-        }
-        catch (OperationCanceledException ex) when (_disposing.IsCancellationRequested)
-        {
-            throw new ObjectDisposedException(nameof(PostgresKeyedLockProvider), ex);
         }
     }
 

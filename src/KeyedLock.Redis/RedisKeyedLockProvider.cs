@@ -49,7 +49,7 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
     private readonly IDatabase _database;
     private readonly bool _ownsConnection;
     private readonly RedisKeyedLockOptions _options;
-    private readonly KeyedLockRegistry _local;
+    private readonly TwoTierAcquisition<RedisLease> _acquisition;
     private readonly RedisKeys _keys;
     private readonly ILogger _logger;
     private readonly RegistryMetrics _metrics;
@@ -58,8 +58,6 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
     private readonly Action<RedisChannel, RedisValue> _onMessage;
     private readonly Func<RedisWaiter, Task<RedisResult>> _confirm;
     private readonly EventHandler<ConnectionFailedEventArgs> _onConnectionFailed;
-    private readonly Func<Grant, KeyedLockLease> _toLeaseInCallerFlow;
-    private readonly Func<Grant, KeyedLockAttempt> _toAttemptInCallerFlow;
     private readonly ConcurrentDictionary<string, RedisWaiter> _waiters = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<RedisLease, byte> _active = new();
     private readonly CancellationTokenSource _disposing = new();
@@ -110,17 +108,21 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
             FenceTtlMs,
             Milliseconds(_options.LeaseTtl),
             Milliseconds(_options.WaiterTtl));
-        _toLeaseInCallerFlow = grant => Grant.ToLease(TrackInCallerFlow(grant));
-        _toAttemptInCallerFlow = grant => Grant.ToAttempt(TrackInCallerFlow(grant));
         _metrics = new RegistryMetrics(meterFactory, () => _active.Count + _waiters.Count);
         _onMessage = OnMessage;
         _confirm = waiter => _scripts.Confirm.EvaluateAsync(_database, waiter.Keys, Argv(waiter.Id));
         _onConnectionFailed = OnConnectionFailed;
 
-        // The first tier: one Redis waiter per key and instance. Re-entrancy is detected by this provider.
-        _local = new KeyedLockRegistry(
-            new KeyedLockOptions { MaxConcurrencyPerKey = 1, MaxQueueLengthPerKey = _options.MaxQueueLengthPerKey, DetectReentrancy = false },
-            Time);
+        // The first tier, the checks and the caller's-flow completion are shared with the other distributed provider.
+        _acquisition = new TwoTierAcquisition<RedisLease>(
+            this,
+            () => Volatile.Read(ref _disposed) != 0,
+            _disposing.Token,
+            AcquireRemoteAsync,
+            _options.DetectReentrancy,
+            _options.MaxQueueLengthPerKey,
+            Time,
+            _metrics);
 
         _redis.ConnectionFailed += _onConnectionFailed;
         _heartbeat = Time.CreateTimer(static state => _ = ((RedisKeyedLockProvider)state!).HeartbeatAsync(), this, _tick, _tick);
@@ -131,7 +133,7 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
     public IConnectionMultiplexer Connection => _redis;
 
     /// <summary>Keys with a waiter in this instance right now (holders are counted by <see cref="ActiveLeases"/>).</summary>
-    public int WaitingKeys => _local.Count;
+    public int WaitingKeys => _acquisition.WaitingKeys;
 
     /// <summary>Leases of this instance that hold a key in Redis right now.</summary>
     public int ActiveLeases => _active.Count;
@@ -161,11 +163,11 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
 
     /// <inheritdoc />
     public ValueTask<KeyedLockLease> AcquireAsync(string key, TimeSpan timeout, CancellationToken cancellationToken = default)
-        => CallerFlow.Complete(new ValueTask<Grant>(Start(key, timeout, cancellationToken)), _toLeaseInCallerFlow);
+        => _acquisition.AcquireAsync(key, timeout, cancellationToken);
 
     /// <inheritdoc />
     public ValueTask<KeyedLockAttempt> TryAcquireAsync(string key, TimeSpan timeout, CancellationToken cancellationToken = default)
-        => CallerFlow.Complete(new ValueTask<Grant>(Start(key, timeout, cancellationToken)), _toAttemptInCallerFlow);
+        => _acquisition.TryAcquireAsync(key, timeout, cancellationToken);
 
     /// <inheritdoc />
     public ValueTask<KeyedLockLease> AcquireAsync(IReadOnlyCollection<string> keys, TimeSpan timeout, CancellationToken cancellationToken = default)
@@ -203,7 +205,7 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
             // The server forgets the subscription with the connection.
         }
 
-        _local.Dispose();
+        _acquisition.Dispose();
         _metrics.Dispose();
         if (_ownsConnection)
         {
@@ -271,93 +273,6 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
         if (_active.TryRemove(lease, out _))
         {
             _metrics.LeaseReleased(lease.GrantedAt, Time);
-        }
-    }
-
-    private Task<Grant> Start(string key, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        Arguments.ValidateKey(key);
-        Arguments.ValidateTimeout(timeout);
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        if (cancellationToken.IsCancellationRequested)
-        {
-            _metrics.Acquisition(RegistryMetrics.Canceled);
-            return Task.FromCanceled<Grant>(cancellationToken);
-        }
-
-        if (_options.DetectReentrancy && HeldLeases.IsHeldByCurrentFlow(this, key))
-        {
-            throw new KeyedLockRecursionException(key);
-        }
-
-        return AcquireCoreAsync(key, timeout, cancellationToken);
-    }
-
-    /// <summary>Records a granted lease for re-entrancy detection, in the caller's flow (see <see cref="CallerFlow"/>).</summary>
-    private Grant TrackInCallerFlow(Grant grant)
-    {
-        if (_options.DetectReentrancy && grant.Lease is { } lease)
-        {
-            HeldLeases.Push(this, lease.ToLease());
-        }
-
-        return grant;
-    }
-
-    private async Task<Grant> AcquireCoreAsync(string key, TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        var started = Time.GetTimestamp();
-        using var linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token) : null;
-        var token = linked?.Token ?? _disposing.Token;
-        var result = RegistryMetrics.TimedOut;
-        try
-        {
-            var local = await _local.TryAcquireAsync(key, timeout, token).ConfigureAwait(false);
-            if (!local.Succeeded)
-            {
-                result = local.FailureReason == KeyedLockFailureReason.QueueFull ? RegistryMetrics.QueueFull : RegistryMetrics.TimedOut;
-                return new Grant(null, local.FailureReason, key, timeout, _options.MaxQueueLengthPerKey);
-            }
-
-            RedisLease? lease;
-            try
-            {
-                lease = await AcquireRemoteAsync(key, timeout, started, token).ConfigureAwait(false);
-            }
-            finally
-            {
-                // Granted, timed out or failed: this request no longer waits, so the next local waiter may queue in
-                // Redis (behind the other instances). Mutual exclusion is the Redis holder set's job.
-                await local.Lease.DisposeAsync().ConfigureAwait(false);
-            }
-
-            if (lease is null)
-            {
-                return new Grant(null, KeyedLockFailureReason.TimedOut, key, timeout, _options.MaxQueueLengthPerKey);
-            }
-
-            result = RegistryMetrics.Acquired;
-            return new Grant(lease, KeyedLockFailureReason.None, key, timeout, _options.MaxQueueLengthPerKey);
-        }
-        catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested)
-        {
-            result = RegistryMetrics.Canceled;
-            throw new TaskCanceledException(ex.Message, ex, cancellationToken);
-        }
-        catch (OperationCanceledException ex) when (_disposing.IsCancellationRequested)
-        {
-            result = RegistryMetrics.Canceled;
-            throw new ObjectDisposedException(nameof(RedisKeyedLockProvider), ex);
-        }
-        catch (KeyedLockUnavailableException)
-        {
-            result = "unavailable";
-            throw;
-        }
-        finally
-        {
-            _metrics.Acquisition(result);
-            _metrics.WaitEnded(result, started, Time);
         }
     }
 

@@ -11,6 +11,7 @@ internal sealed class RegistryMetrics : IDisposable
     internal const string QueueFull = "queue_full";
     internal const string Canceled = "canceled";
     internal const string Aborted = "aborted";
+    internal const string Unavailable = "unavailable";
 
     private readonly Meter _meter;
     private readonly bool _ownsMeter;

@@ -1,3 +1,4 @@
+using KeyedLock.Internal;
 using Npgsql;
 
 namespace KeyedLock.Postgres.Internal;
@@ -10,7 +11,7 @@ namespace KeyedLock.Postgres.Internal;
 /// listens for the <see cref="LeaseHeartbeat"/> and counts as lost when it hears nothing for too long (silent
 /// network loss).
 /// </summary>
-internal sealed class PostgresLease : KeyedLockLeaseOwner
+internal sealed class PostgresLease : KeyedLockLeaseOwner, IDistributedLeaseOwner
 {
     /// <summary>How long a lease is held before its connection is watched (see <see cref="StartWatching"/>).</summary>
     internal static readonly TimeSpan WatchDelay = TimeSpan.FromMilliseconds(50);
@@ -55,7 +56,7 @@ internal sealed class PostgresLease : KeyedLockLeaseOwner
     /// <summary>Not released yet (it may be lost: the caller still owns it until it releases).</summary>
     internal bool IsActive => Volatile.Read(ref _released) == 0;
 
-    internal KeyedLockLease ToLease() => new(this, Key, Id);
+    public KeyedLockLease ToLease() => new(this, Key, Id);
 
     /// <summary>
     /// Starts watching the session (call once, before the lease is handed out) after <see cref="WatchDelay"/>: a

@@ -1,3 +1,4 @@
+using KeyedLock.Internal;
 using StackExchange.Redis;
 
 namespace KeyedLock.Redis.Internal;
@@ -7,7 +8,7 @@ namespace KeyedLock.Redis.Internal;
 /// Its <see cref="KeyedLockLease.LostToken"/> fires at the local loss deadline (the send time of the last confirmed
 /// renewal + 99 % of the lease TTL - the safety margin), or at once when a renewal finds the entry gone.
 /// </summary>
-internal sealed class RedisLease : KeyedLockLeaseOwner
+internal sealed class RedisLease : KeyedLockLeaseOwner, IDistributedLeaseOwner
 {
     /// <summary>The <see cref="LostReason"/> when renewals did not get through before the loss deadline.</summary>
     internal const string LostAtDeadline = "its renewals did not reach Redis before the loss deadline";
@@ -65,7 +66,7 @@ internal sealed class RedisLease : KeyedLockLeaseOwner
     /// <summary>Why the lease was lost, or null.</summary>
     internal string? LostReason { get; private set; }
 
-    internal KeyedLockLease ToLease() => new(this, Key, Id);
+    public KeyedLockLease ToLease() => new(this, Key, Id);
 
     /// <summary>A renewal sent at <paramref name="sentAt"/> was confirmed: move the loss deadline.</summary>
     internal void Renewed(long sentAt)
