@@ -45,6 +45,12 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
     /// <param name="timeProvider">The clock for timeouts and metrics; <see cref="TimeProvider.System"/> when null.</param>
     /// <param name="meterFactory">Creates the <c>KeyedLock</c> meter; a private meter when null.</param>
     public KeyedLockRegistry(KeyedLockOptions? options, TimeProvider? timeProvider = null, IMeterFactory? meterFactory = null)
+        : this(options, timeProvider, count => new RegistryMetrics(meterFactory, count))
+    {
+    }
+
+    /// <summary>Creates a registry whose instruments come from <paramref name="metrics"/> (given the registry's key count).</summary>
+    internal KeyedLockRegistry(KeyedLockOptions? options, TimeProvider? timeProvider, Func<Func<int>, RegistryMetrics> metrics)
     {
         options = (options ?? new KeyedLockOptions()).Clone();
         options.Validate();
@@ -61,7 +67,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
         }
 
         _stripeShift = 32 - BitOperations.Log2((uint)stripeCount);
-        _metrics = new RegistryMetrics(meterFactory, () => Count);
+        _metrics = metrics(() => Count);
         _trackHeldInCallerFlow = lease =>
         {
             TrackHeld(lease);

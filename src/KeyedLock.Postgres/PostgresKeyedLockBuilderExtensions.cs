@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using KeyedLock;
 using KeyedLock.Postgres;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -101,7 +102,8 @@ public static class PostgresKeyedLockBuilderExtensions
                 owned,
                 sp.GetRequiredService<IOptions<PostgresKeyedLockOptions>>().Value,
                 sp.GetService<TimeProvider>(),
-                sp.GetService<ILogger<PostgresKeyedLockProvider>>());
+                sp.GetService<ILogger<PostgresKeyedLockProvider>>(),
+                sp.GetService<IMeterFactory>());
         });
         services.Replace(ServiceDescriptor.Singleton<IKeyedLockProvider>(static sp => sp.GetRequiredService<PostgresKeyedLockProvider>()));
         services.TryAddSingleton<PostgresKeyedLockHealthCheck>();

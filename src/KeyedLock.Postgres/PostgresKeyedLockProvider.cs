@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Data;
+using System.Diagnostics.Metrics;
 using KeyedLock.Internal;
 using KeyedLock.Postgres.Internal;
 using Microsoft.Extensions.Logging;
@@ -47,7 +48,8 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly string? _sequence;
-    private readonly ConcurrentDictionary<PostgresLease, byte> _active = new();
+    private readonly ConcurrentDictionary<PostgresLease, long> _active = new(); // lease -> granted at (timestamp)
+    private readonly RegistryMetrics _metrics;
 
     // Releases in flight per key: the next local waiter of the key takes its connection after the releasing holder
     // gave its connection back, so that one instance uses one holding and one waiting lock connection per key.
@@ -64,12 +66,13 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
     /// <param name="options">The options (validated and copied); defaults when null.</param>
     /// <param name="timeProvider">The clock for timeouts and probes; <see cref="TimeProvider.System"/> when null.</param>
     /// <param name="logger">Logs lost locks and unavailability; nothing when null.</param>
-    public PostgresKeyedLockProvider(NpgsqlDataSource dataSource, PostgresKeyedLockOptions? options = null, TimeProvider? timeProvider = null, ILogger<PostgresKeyedLockProvider>? logger = null)
-        : this(dataSource, ownsDataSource: false, options, timeProvider, logger)
+    /// <param name="meterFactory">Creates the <c>KeyedLock</c> meter; a private meter when null.</param>
+    public PostgresKeyedLockProvider(NpgsqlDataSource dataSource, PostgresKeyedLockOptions? options = null, TimeProvider? timeProvider = null, ILogger<PostgresKeyedLockProvider>? logger = null, IMeterFactory? meterFactory = null)
+        : this(dataSource, ownsDataSource: false, options, timeProvider, logger, meterFactory)
     {
     }
 
-    internal PostgresKeyedLockProvider(NpgsqlDataSource dataSource, bool ownsDataSource, PostgresKeyedLockOptions? options, TimeProvider? timeProvider, ILogger? logger)
+    internal PostgresKeyedLockProvider(NpgsqlDataSource dataSource, bool ownsDataSource, PostgresKeyedLockOptions? options, TimeProvider? timeProvider, ILogger? logger, IMeterFactory? meterFactory)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
         _options = (options ?? new PostgresKeyedLockOptions()).Clone();
@@ -78,6 +81,7 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
         _ownsDataSource = ownsDataSource;
         _time = timeProvider ?? TimeProvider.System;
         _logger = logger ?? NullLogger.Instance;
+        _metrics = new RegistryMetrics(meterFactory, () => _active.Count + WaitingKeys);
         _keys = new AdvisoryLockKey(_options.KeyNamespace);
         _sequence = _options.UseFencingTokens ? _options.FencingSequenceName : null;
         _slots = _options.MaxConcurrencyPerKey > 1 ? new SlotLocks(_options.KeyNamespace, _keys, _options.MaxConcurrencyPerKey, _sequence) : null;
@@ -92,7 +96,7 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
             _options.DetectReentrancy,
             _options.MaxQueueLengthPerKey,
             _time,
-            null);
+            _metrics);
     }
 
     /// <summary>The data source that provides the lock connections.</summary>
@@ -153,6 +157,7 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
         }
 
         _acquisition.Dispose();
+        _metrics.Dispose();
         await _heartbeat.DisposeAsync().ConfigureAwait(false);
         if (_ownsDataSource)
         {
@@ -182,7 +187,13 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
         }
     }
 
-    internal void OnReleased(PostgresLease lease) => _active.TryRemove(lease, out _);
+    internal void OnReleased(PostgresLease lease)
+    {
+        if (_active.TryRemove(lease, out var grantedAt))
+        {
+            _metrics.LeaseReleased(grantedAt, _time);
+        }
+    }
 
     /// <summary>Records a release of <paramref name="key"/> in flight; complete the returned source when the connection is back.</summary>
     internal TaskCompletionSource OnReleasing(string key)
@@ -359,7 +370,8 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
 
             var id = Interlocked.Increment(ref _lastId);
             var lease = new PostgresLease(this, key, id, granted.LockId, _sequence is null ? id : granted.Token, connection, _slots?.Channel(key));
-            _active.TryAdd(lease, 0);
+            _active.TryAdd(lease, _time.GetTimestamp());
+            _metrics.LeaseGranted();
             lease.StartWatching(_heartbeat);
             return lease;
         }

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using KeyedLock.Testing;
 
 namespace KeyedLock.Postgres.Tests;
@@ -11,6 +12,9 @@ public sealed class PostgresContractTests : PostgresTestBase, IDistributedContra
 
     [PostgresFact]
     public Task SameKey_IsMutuallyExclusive() => Contract.SameKeyIsMutuallyExclusive();
+
+    [PostgresFact]
+    public Task Metrics_CountEachAcquisitionOnce_WithItsResult() => Contract.MetricsCountEachAcquisitionOnceWithItsResult();
 
     [PostgresFact]
     public Task DifferentKeys_AreHeldAtTheSameTime() => Contract.DifferentKeysAreHeldAtTheSameTime();
@@ -63,12 +67,14 @@ public sealed class PostgresContractTests : PostgresTestBase, IDistributedContra
     [PostgresFact]
     public Task Disposal_ReleasesHeldLocks_FiresLostTokens_AndRejectsNewRequests() => Contract.DisposalReleasesHeldLocksFiresLostTokensAndRejectsNewRequests();
 
-    Task<IKeyedLockProvider> IDistributedContractHost.NewInstanceAsync(int? maxQueueLengthPerKey, bool detectReentrancy)
-        => Task.FromResult<IKeyedLockProvider>(CreateInstance(o =>
-        {
-            o.MaxQueueLengthPerKey = maxQueueLengthPerKey ?? o.MaxQueueLengthPerKey;
-            o.DetectReentrancy = detectReentrancy;
-        }));
+    Task<IKeyedLockProvider> IDistributedContractHost.NewInstanceAsync(int? maxQueueLengthPerKey, bool detectReentrancy, IMeterFactory? meterFactory)
+        => Task.FromResult<IKeyedLockProvider>(CreateInstance(
+            o =>
+            {
+                o.MaxQueueLengthPerKey = maxQueueLengthPerKey ?? o.MaxQueueLengthPerKey;
+                o.DetectReentrancy = detectReentrancy;
+            },
+            meterFactory: meterFactory));
 
     int IDistributedContractHost.ActiveLeases(IKeyedLockProvider instance) => ((PostgresKeyedLockProvider)instance).ActiveLeases;
 

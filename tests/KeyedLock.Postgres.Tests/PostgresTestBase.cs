@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Npgsql;
 
 namespace KeyedLock.Postgres.Tests;
@@ -17,12 +18,12 @@ public abstract class PostgresTestBase : IAsyncLifetime
     protected NpgsqlDataSource Monitor => _monitor ??= Track(TestDatabase.CreateDataSource("keyedlock-tests-monitor"));
 
     /// <summary>One app instance: a provider on its own data source (its own pool and application name).</summary>
-    protected PostgresKeyedLockProvider CreateInstance(Action<PostgresKeyedLockOptions>? configure = null, string? applicationName = null, Action<NpgsqlConnectionStringBuilder>? connection = null)
+    protected PostgresKeyedLockProvider CreateInstance(Action<PostgresKeyedLockOptions>? configure = null, string? applicationName = null, Action<NpgsqlConnectionStringBuilder>? connection = null, IMeterFactory? meterFactory = null)
     {
         var options = new PostgresKeyedLockOptions { KeyNamespace = Namespace };
         configure?.Invoke(options);
         var dataSource = Track(TestDatabase.CreateDataSource(applicationName ?? TestDatabase.UniqueName("kl"), connection));
-        return Track(new PostgresKeyedLockProvider(dataSource, options));
+        return Track(new PostgresKeyedLockProvider(dataSource, options, meterFactory: meterFactory));
     }
 
     protected T Track<T>(T disposable)

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using KeyedLock.Testing;
 
 namespace KeyedLock.Redis.Tests;
@@ -11,6 +12,9 @@ public sealed class RedisContractTests : RedisTestBase, IDistributedContractHost
 
     [RedisFact]
     public Task SameKey_IsMutuallyExclusive() => Contract.SameKeyIsMutuallyExclusive();
+
+    [RedisFact]
+    public Task Metrics_CountEachAcquisitionOnce_WithItsResult() => Contract.MetricsCountEachAcquisitionOnceWithItsResult();
 
     [RedisFact]
     public Task DifferentKeys_AreHeldAtTheSameTime() => Contract.DifferentKeysAreHeldAtTheSameTime();
@@ -83,12 +87,14 @@ public sealed class RedisContractTests : RedisTestBase, IDistributedContractHost
         await AssertOnlyTheFenceKeyIsLeftAsync();
     }
 
-    async Task<IKeyedLockProvider> IDistributedContractHost.NewInstanceAsync(int? maxQueueLengthPerKey, bool detectReentrancy)
-        => await CreateInstanceAsync(o =>
-        {
-            o.MaxQueueLengthPerKey = maxQueueLengthPerKey ?? o.MaxQueueLengthPerKey;
-            o.DetectReentrancy = detectReentrancy;
-        });
+    async Task<IKeyedLockProvider> IDistributedContractHost.NewInstanceAsync(int? maxQueueLengthPerKey, bool detectReentrancy, IMeterFactory? meterFactory)
+        => await CreateInstanceAsync(
+            o =>
+            {
+                o.MaxQueueLengthPerKey = maxQueueLengthPerKey ?? o.MaxQueueLengthPerKey;
+                o.DetectReentrancy = detectReentrancy;
+            },
+            meterFactory);
 
     int IDistributedContractHost.ActiveLeases(IKeyedLockProvider instance) => ((RedisKeyedLockProvider)instance).ActiveLeases;
 

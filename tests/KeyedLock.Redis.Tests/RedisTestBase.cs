@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using StackExchange.Redis;
 
 namespace KeyedLock.Redis.Tests;
@@ -19,12 +20,12 @@ public abstract class RedisTestBase : IAsyncLifetime
     protected IDatabase Db => Monitor.GetDatabase();
 
     /// <summary>One app instance: a provider on its own multiplexer.</summary>
-    protected async Task<RedisKeyedLockProvider> CreateInstanceAsync(Action<RedisKeyedLockOptions>? configure = null)
+    protected async Task<RedisKeyedLockProvider> CreateInstanceAsync(Action<RedisKeyedLockOptions>? configure = null, IMeterFactory? meterFactory = null)
     {
         var options = new RedisKeyedLockOptions { KeyNamespace = Namespace };
         configure?.Invoke(options);
         var connection = Track(await TestRedis.ConnectAsync());
-        return Track(new RedisKeyedLockProvider(connection, options));
+        return Track(new RedisKeyedLockProvider(connection, options, meterFactory: meterFactory));
     }
 
     /// <summary>How many waiters of all instances wait in the Redis queue of <paramref name="key"/>.</summary>

@@ -8,8 +8,8 @@ public interface IDistributedContractHost
     /// <summary>Where the provider queues and holds ("Redis", "PostgreSQL"), for the wait messages.</summary>
     string ServerName { get; }
 
-    /// <summary>One app instance (its own connection), with the given queue limit and re-entrancy switch.</summary>
-    Task<IKeyedLockProvider> NewInstanceAsync(int? maxQueueLengthPerKey = null, bool detectReentrancy = false);
+    /// <summary>One app instance (its own connection), with the given queue limit, re-entrancy switch and meter factory.</summary>
+    Task<IKeyedLockProvider> NewInstanceAsync(int? maxQueueLengthPerKey = null, bool detectReentrancy = false, System.Diagnostics.Metrics.IMeterFactory? meterFactory = null);
 
     /// <summary>The instance's leases that hold a key on the server right now.</summary>
     int ActiveLeases(IKeyedLockProvider instance);
@@ -289,6 +289,39 @@ public sealed class DistributedProviderContract(IDistributedContractHost host)
         await using var next = await provider.AcquireAsync("k", TimeSpan.Zero).Bounded();
         Assert.True(next.IsHeld);
         Assert.Equal(1, await host.ServerHoldersAsync(provider, "k"));
+    }
+
+    public async Task MetricsCountEachAcquisitionOnceWithItsResult()
+    {
+        using var meters = new TestMeterFactory();
+        using var recorder = new MeterRecorder(KeyedLockMetrics.MeterName, meters);
+        var provider = await host.NewInstanceAsync(maxQueueLengthPerKey: 1, meterFactory: meters);
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        var holder = await provider.AcquireAsync("k").Bounded();                                          // acquired
+        Assert.Equal(1, recorder.Sum(KeyedLockMetrics.ActiveLeases));
+        var timedOut = await provider.TryAcquireAsync("k", TimeSpan.FromMilliseconds(50)).Bounded();      // timeout (on the server)
+        var waiter = provider.AcquireAsync("k").AsTask();                                                 // acquired, after the hand-off
+        await TestWait.UntilAsync(() => host.ServerWaitersAsync(provider, "k"), 1, $"the waiter queues in {host.ServerName}");
+        var queued = provider.TryAcquireAsync("k", TestWait.Default).AsTask();                           // acquired, queued in this instance
+        var full = await provider.TryAcquireAsync("k", TimeSpan.FromSeconds(5)).Bounded();               // queue_full (local queue of 1)
+        await Assert.ThrowsAsync<TaskCanceledException>(() => provider.AcquireAsync("k", cancelled.Token).AsTask()).Bounded(); // canceled
+        await holder.DisposeAsync();
+        await (await waiter.Bounded()).DisposeAsync();
+        await (await queued.Bounded()).Lease.DisposeAsync();
+
+        Assert.Equal(KeyedLockFailureReason.TimedOut, timedOut.FailureReason);
+        Assert.Equal(KeyedLockFailureReason.QueueFull, full.FailureReason);
+        double Count(string result) => recorder.Sum(KeyedLockMetrics.Acquisitions, KeyedLockMetrics.ResultTag, result);
+        Assert.Equal(3, Count("acquired")); // once each, not once more by the in-process first tier
+        Assert.Equal(1, Count("timeout"));
+        Assert.Equal(1, Count("queue_full"));
+        Assert.Equal(1, Count("canceled"));
+        Assert.Equal(6, recorder.Of(KeyedLockMetrics.Acquisitions).Count);
+        Assert.Equal(0, recorder.Sum(KeyedLockMetrics.ActiveLeases));
+        Assert.Equal(3, recorder.Of(KeyedLockMetrics.HoldDuration).Count);
+        Assert.Equal(5, recorder.Of(KeyedLockMetrics.WaitDuration).Count); // every acquisition that started, not the one cancelled before
     }
 
     public async Task SynchronousDisposeReleasesTheLock()

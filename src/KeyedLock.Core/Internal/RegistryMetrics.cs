@@ -3,7 +3,12 @@ using System.Diagnostics.Metrics;
 
 namespace KeyedLock.Internal;
 
-/// <summary>The instruments of one registry on the <c>KeyedLock</c> meter. Every record is guarded by <c>Enabled</c>.</summary>
+/// <summary>
+/// The instruments of one registry (or one distributed provider) on the <c>KeyedLock</c> meter. Every record is guarded
+/// by <c>Enabled</c>. <see cref="Unpublished"/> has no meter at all: for the in-process first tier inside a distributed
+/// provider, whose own instruments already count each acquisition once (a second, private <c>KeyedLock</c> meter
+/// would be picked up by name by any listener, OpenTelemetry's <c>AddMeter("KeyedLock")</c> included, and count it twice).
+/// </summary>
 internal sealed class RegistryMetrics : IDisposable
 {
     internal const string Acquired = "acquired";
@@ -13,13 +18,17 @@ internal sealed class RegistryMetrics : IDisposable
     internal const string Aborted = "aborted";
     internal const string Unavailable = "unavailable";
 
-    private readonly Meter _meter;
+    private readonly Meter? _meter;
     private readonly bool _ownsMeter;
-    private readonly Histogram<double> _waitDuration;
-    private readonly Histogram<double> _holdDuration;
-    private readonly UpDownCounter<long> _activeLeases;
-    private readonly UpDownCounter<long> _queuedWaiters;
-    private readonly Counter<long> _acquisitions;
+    private readonly Histogram<double>? _waitDuration;
+    private readonly Histogram<double>? _holdDuration;
+    private readonly UpDownCounter<long>? _activeLeases;
+    private readonly UpDownCounter<long>? _queuedWaiters;
+    private readonly Counter<long>? _acquisitions;
+
+    private RegistryMetrics()
+    {
+    }
 
     internal RegistryMetrics(IMeterFactory? meterFactory, Func<int> activeKeys)
     {
@@ -41,16 +50,19 @@ internal sealed class RegistryMetrics : IDisposable
         _meter.CreateObservableGauge(KeyedLockMetrics.ActiveKeys, activeKeys, "{key}", "Keys with a holder or a waiter right now.");
     }
 
-    /// <summary>The meter (for tests).</summary>
-    internal Meter Meter => _meter;
+    /// <summary>The meter (for tests); null when <see cref="Unpublished"/>.</summary>
+    internal Meter? Meter => _meter;
 
-    internal bool WaitDurationEnabled => _waitDuration.Enabled;
+    internal bool WaitDurationEnabled => _waitDuration is { Enabled: true };
 
-    internal bool HoldDurationEnabled => _holdDuration.Enabled;
+    internal bool HoldDurationEnabled => _holdDuration is { Enabled: true };
+
+    /// <summary>Instruments that are never published: every record is a no-op.</summary>
+    internal static RegistryMetrics Unpublished() => new();
 
     internal void Acquisition(string result)
     {
-        if (_acquisitions.Enabled)
+        if (_acquisitions is { Enabled: true })
         {
             _acquisitions.Add(1, new KeyValuePair<string, object?>(KeyedLockMetrics.ResultTag, result));
         }
@@ -58,7 +70,7 @@ internal sealed class RegistryMetrics : IDisposable
 
     internal void WaitEnded(string result, long startTimestamp, TimeProvider time)
     {
-        if (startTimestamp != 0 && _waitDuration.Enabled)
+        if (startTimestamp != 0 && _waitDuration is { Enabled: true })
         {
             _waitDuration.Record(time.GetElapsedTime(startTimestamp).TotalSeconds, new KeyValuePair<string, object?>(KeyedLockMetrics.ResultTag, result));
         }
@@ -66,7 +78,7 @@ internal sealed class RegistryMetrics : IDisposable
 
     internal void LeaseGranted()
     {
-        if (_activeLeases.Enabled)
+        if (_activeLeases is { Enabled: true })
         {
             _activeLeases.Add(1);
         }
@@ -74,12 +86,12 @@ internal sealed class RegistryMetrics : IDisposable
 
     internal void LeaseReleased(long heldSinceTimestamp, TimeProvider time)
     {
-        if (_activeLeases.Enabled)
+        if (_activeLeases is { Enabled: true })
         {
             _activeLeases.Add(-1);
         }
 
-        if (heldSinceTimestamp != 0 && _holdDuration.Enabled)
+        if (heldSinceTimestamp != 0 && _holdDuration is { Enabled: true })
         {
             _holdDuration.Record(time.GetElapsedTime(heldSinceTimestamp).TotalSeconds);
         }
@@ -87,7 +99,7 @@ internal sealed class RegistryMetrics : IDisposable
 
     internal void WaiterQueued(int delta)
     {
-        if (_queuedWaiters.Enabled)
+        if (_queuedWaiters is { Enabled: true })
         {
             _queuedWaiters.Add(delta);
         }
@@ -97,7 +109,7 @@ internal sealed class RegistryMetrics : IDisposable
     {
         if (_ownsMeter)
         {
-            _meter.Dispose();
+            _meter!.Dispose();
         }
     }
 }

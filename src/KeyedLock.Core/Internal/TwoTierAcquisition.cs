@@ -48,7 +48,7 @@ internal sealed class TwoTierAcquisition<TLease>
     private readonly bool _detectReentrancy;
     private readonly int _queueLimit;
     private readonly TimeProvider _time;
-    private readonly RegistryMetrics? _metrics;
+    private readonly RegistryMetrics _metrics;
     private readonly KeyedLockRegistry _local;
     private readonly Func<DistributedGrant<TLease>, KeyedLockLease> _toLeaseInCallerFlow;
     private readonly Func<DistributedGrant<TLease>, KeyedLockAttempt> _toAttemptInCallerFlow;
@@ -61,8 +61,8 @@ internal sealed class TwoTierAcquisition<TLease>
     /// <param name="detectReentrancy">Whether a flow that already holds the key is refused (the opt-in diagnostic).</param>
     /// <param name="queueLimit">How many requests may queue per key in this instance.</param>
     /// <param name="time">The provider's clock.</param>
-    /// <param name="metrics">Where acquisitions and wait durations are recorded; nothing when null.</param>
-    internal TwoTierAcquisition(object provider, Func<bool> isDisposed, CancellationToken disposing, ServerTier server, bool detectReentrancy, int queueLimit, TimeProvider time, RegistryMetrics? metrics)
+    /// <param name="metrics">The provider's instruments: acquisitions by result and wait durations are recorded there.</param>
+    internal TwoTierAcquisition(object provider, Func<bool> isDisposed, CancellationToken disposing, ServerTier server, bool detectReentrancy, int queueLimit, TimeProvider time, RegistryMetrics metrics)
     {
         _provider = provider;
         _isDisposed = isDisposed;
@@ -72,12 +72,17 @@ internal sealed class TwoTierAcquisition<TLease>
         _queueLimit = queueLimit;
         _time = time;
         _metrics = metrics;
+        // The first tier publishes no instruments: the provider's own count each acquisition once, with its real result.
         _local = new KeyedLockRegistry(
             new KeyedLockOptions { MaxConcurrencyPerKey = 1, MaxQueueLengthPerKey = queueLimit, DetectReentrancy = false },
-            time);
+            time,
+            static _ => RegistryMetrics.Unpublished());
         _toLeaseInCallerFlow = grant => DistributedGrant<TLease>.ToLease(TrackInCallerFlow(grant));
         _toAttemptInCallerFlow = grant => DistributedGrant<TLease>.ToAttempt(TrackInCallerFlow(grant));
     }
+
+    /// <summary>The first tier (for tests).</summary>
+    internal KeyedLockRegistry FirstTier => _local;
 
     /// <summary>Keys with a request waiting in this instance right now (the first tier's keys).</summary>
     internal int WaitingKeys => _local.Count;
@@ -100,7 +105,7 @@ internal sealed class TwoTierAcquisition<TLease>
         ObjectDisposedException.ThrowIf(_isDisposed(), _provider);
         if (cancellationToken.IsCancellationRequested)
         {
-            _metrics?.Acquisition(RegistryMetrics.Canceled);
+            _metrics.Acquisition(RegistryMetrics.Canceled);
             return Task.FromCanceled<DistributedGrant<TLease>>(cancellationToken);
         }
 
@@ -166,10 +171,11 @@ internal sealed class TwoTierAcquisition<TLease>
             result = RegistryMetrics.Canceled;
             throw new TaskCanceledException(ex.Message, ex, cancellationToken);
         }
-        catch (OperationCanceledException ex) when (_disposing.IsCancellationRequested)
+        catch (OperationCanceledException) when (_disposing.IsCancellationRequested)
         {
             result = RegistryMetrics.Canceled;
-            throw new ObjectDisposedException(_provider.GetType().Name, ex);
+            var name = _provider.GetType().Name;
+            throw new ObjectDisposedException(name, $"The {name} was disposed while this acquisition waited.");
         }
         catch (KeyedLockUnavailableException)
         {
@@ -178,11 +184,8 @@ internal sealed class TwoTierAcquisition<TLease>
         }
         finally
         {
-            if (_metrics is not null)
-            {
-                _metrics.Acquisition(result);
-                _metrics.WaitEnded(result, started, _time);
-            }
+            _metrics.Acquisition(result);
+            _metrics.WaitEnded(result, started, _time);
         }
     }
 }
