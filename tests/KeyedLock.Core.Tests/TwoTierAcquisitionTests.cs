@@ -57,6 +57,40 @@ public sealed class TwoTierAcquisitionTests : IDisposable
     }
 
     [Fact]
+    public async Task ATryAcquisitionGrantedByTheServer_SucceedsWithTheServerTiersLease()
+    {
+        var acquisition = Create();
+
+        var attempt = acquisition.TryAcquireAsync("k", TimeSpan.FromSeconds(5), default);
+        var lease = (await _server.NextAsync()).Grant();
+        var result = await attempt.Bounded();
+
+        Assert.True(result.Succeeded);
+        Assert.Equal(KeyedLockFailureReason.None, result.FailureReason);
+        Assert.Equal(lease.ToLease(), result.Lease);
+        Assert.Equal(1, Count(RegistryMetrics.Acquired));
+    }
+
+    [Fact]
+    public async Task AWaitInTheFirstTier_TimesOut_AsTimedOut_WithoutReachingTheServer()
+    {
+        var time = new ManualTimeProvider();
+        var acquisition = Create(time: time);
+        var first = acquisition.AcquireAsync("k", Timeout.InfiniteTimeSpan, default);
+        var call = await _server.NextAsync();
+
+        var waiting = acquisition.TryAcquireAsync("k", TimeSpan.FromSeconds(1), default); // queued in this instance
+        time.Advance(TimeSpan.FromSeconds(1));
+
+        Assert.Equal(KeyedLockFailureReason.TimedOut, (await waiting.Bounded()).FailureReason);
+        Assert.Equal(1, Count(RegistryMetrics.TimedOut));
+        Assert.Equal(0, Count(RegistryMetrics.QueueFull));
+        Assert.False(_server.TryNext(out _));
+        call.Grant();
+        await first.Bounded();
+    }
+
+    [Fact]
     public async Task RequestsForOneKey_ReachTheServerOneAtATime_InArrivalOrder_WhileOtherKeysGoStraightThere()
     {
         var acquisition = Create();
@@ -271,8 +305,8 @@ public sealed class TwoTierAcquisitionTests : IDisposable
         Assert.False(_server.TryNext(out _));
     }
 
-    private TwoTierAcquisition<ServerLease> Create(int queueLimit = 100, bool detectReentrancy = false)
-        => new(this, () => _disposed, _disposing.Token, _server.Tier, detectReentrancy, queueLimit, TimeProvider.System, _metrics);
+    private TwoTierAcquisition<ServerLease> Create(int queueLimit = 100, bool detectReentrancy = false, TimeProvider? time = null)
+        => new(this, () => _disposed, _disposing.Token, _server.Tier, detectReentrancy, queueLimit, time ?? TimeProvider.System, _metrics);
 
     private double Count(string result) => _recorder.Sum(KeyedLockMetrics.Acquisitions, KeyedLockMetrics.ResultTag, result);
 
