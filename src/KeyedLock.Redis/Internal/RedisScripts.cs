@@ -90,7 +90,7 @@ internal sealed class RedisScripts
 
         """;
 
-    // The rest of the arguments, and the queue bookkeeping of the full paths: holders(), purge(), promote(), tidy().
+    // The rest of the settings, and the queue bookkeeping of the full paths: holders(), purge(), promote(), tidy().
     private const string Queue = """
         local limit = $LIMIT
         local handoff = $HANDOFF_TTL
