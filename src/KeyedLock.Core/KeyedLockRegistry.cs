@@ -45,12 +45,12 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
     /// <param name="timeProvider">The clock for timeouts and metrics; <see cref="TimeProvider.System"/> when null.</param>
     /// <param name="meterFactory">Creates the <c>KeyedLock</c> meter; a private meter when null.</param>
     public KeyedLockRegistry(KeyedLockOptions? options, TimeProvider? timeProvider = null, IMeterFactory? meterFactory = null)
-        : this(options, timeProvider, count => new RegistryMetrics(meterFactory, count))
+        : this(options, timeProvider, meterFactory, publishMetrics: true)
     {
     }
 
-    /// <summary>Creates a registry whose instruments come from <paramref name="metrics"/> (given the registry's key count).</summary>
-    internal KeyedLockRegistry(KeyedLockOptions? options, TimeProvider? timeProvider, Func<Func<int>, RegistryMetrics> metrics)
+    /// <summary>Creates a registry; with <paramref name="publishMetrics"/> false it has no instruments at all (<see cref="RegistryMetrics.Unpublished"/>).</summary>
+    internal KeyedLockRegistry(KeyedLockOptions? options, TimeProvider? timeProvider, IMeterFactory? meterFactory, bool publishMetrics)
     {
         options = (options ?? new KeyedLockOptions()).Clone();
         options.Validate();
@@ -67,7 +67,7 @@ public sealed class KeyedLockRegistry : IKeyedLockProvider, IDisposable
         }
 
         _stripeShift = 32 - BitOperations.Log2((uint)stripeCount);
-        _metrics = metrics(() => Count);
+        _metrics = publishMetrics ? new RegistryMetrics(meterFactory, () => Count) : RegistryMetrics.Unpublished;
         _trackHeldInCallerFlow = lease =>
         {
             TrackHeld(lease);

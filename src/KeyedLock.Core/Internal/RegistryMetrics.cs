@@ -57,8 +57,8 @@ internal sealed class RegistryMetrics : IDisposable
 
     internal bool HoldDurationEnabled => _holdDuration is { Enabled: true };
 
-    /// <summary>Instruments that are never published: every record is a no-op.</summary>
-    internal static RegistryMetrics Unpublished() => new();
+    /// <summary>Instruments that are never published: every record is a no-op (one shared instance; it owns nothing).</summary>
+    internal static readonly RegistryMetrics Unpublished = new();
 
     internal void Acquisition(string result)
     {

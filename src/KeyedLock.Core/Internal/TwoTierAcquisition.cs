@@ -76,7 +76,8 @@ internal sealed class TwoTierAcquisition<TLease>
         _local = new KeyedLockRegistry(
             new KeyedLockOptions { MaxConcurrencyPerKey = 1, MaxQueueLengthPerKey = queueLimit, DetectReentrancy = false },
             time,
-            static _ => RegistryMetrics.Unpublished());
+            meterFactory: null,
+            publishMetrics: false);
         _toLeaseInCallerFlow = grant => DistributedGrant<TLease>.ToLease(TrackInCallerFlow(grant));
         _toAttemptInCallerFlow = grant => DistributedGrant<TLease>.ToAttempt(TrackInCallerFlow(grant));
     }
