@@ -103,7 +103,6 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
         _tick = TimeSpan.FromTicks(Math.Min(_options.LeaseTtl.Ticks, _options.WaiterTtl.Ticks) / 3);
         _scripts = new RedisScripts(
             _options.MaxConcurrencyPerKey,
-            Milliseconds(_options.WaiterTtl),
             _keys.ChannelPrefix,
             FenceTtlMs,
             Milliseconds(_options.LeaseTtl),

@@ -266,16 +266,18 @@ internal sealed class RedisScripts
 
     /// <summary>The scripts of one provider, with its settings written into their text.</summary>
     /// <param name="holderLimit">How many holders a key may have.</param>
-    /// <param name="handOffTtlMs">How long a hand-off waits for the granted instance's CONFIRM.</param>
     /// <param name="channelPrefix">The namespace's channel prefix; a grant is published on the prefix + the waiter's instance id.</param>
     /// <param name="fenceTtlMs">The fencing counter's TTL, refreshed by every grant.</param>
     /// <param name="leaseTtlMs">A lease's TTL from its grant or its last renewal.</param>
-    /// <param name="waiterTtlMs">A waiter's TTL from its last refresh.</param>
-    internal RedisScripts(int holderLimit, long handOffTtlMs, string channelPrefix, long fenceTtlMs, long leaseTtlMs, long waiterTtlMs)
+    /// <param name="waiterTtlMs">
+    /// A waiter's TTL from its last refresh; also how long a hand-off waits for the granted instance's CONFIRM (a granted
+    /// waiter keeps the deadline of a waiting one).
+    /// </param>
+    internal RedisScripts(int holderLimit, string channelPrefix, long fenceTtlMs, long leaseTtlMs, long waiterTtlMs)
     {
         string Bake(string text) => text
             .Replace("$LIMIT", Number(holderLimit), StringComparison.Ordinal)
-            .Replace("$HANDOFF_TTL", Number(handOffTtlMs), StringComparison.Ordinal)
+            .Replace("$HANDOFF_TTL", Number(waiterTtlMs), StringComparison.Ordinal)
             .Replace("$CHANNEL_PREFIX", LuaString(channelPrefix), StringComparison.Ordinal)
             .Replace("$FENCE_TTL", Number(fenceTtlMs), StringComparison.Ordinal)
             .Replace("$LEASE_TTL", Number(leaseTtlMs), StringComparison.Ordinal)
