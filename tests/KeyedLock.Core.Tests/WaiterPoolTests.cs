@@ -86,22 +86,21 @@ public sealed class WaiterPoolTests
         await PassQueueAsync(registry, 1);
         Assert.Equal(1, registry.PooledWaiters);
 
-        // Reused by a TryAcquireAsync that is aborted: reading its result puts it back.
+        // Reused by a TryAcquireAsync that is aborted, then by an AcquireAsync: reading the result puts it back.
         var holder = await registry.HoldAsync("k");
-        var aborted = registry.TryAcquireAsync("k", Timeout.InfiniteTimeSpan);
-        Assert.Equal(0, registry.PooledWaiters);
-        Assert.Equal(1, holder.AbortWaiters(new InvalidOperationException("stop")));
-        await Assert.ThrowsAsync<KeyedLockAbortedException>(() => aborted.AsTask()).Bounded();
-        Assert.Equal(1, registry.PooledWaiters);
-
-        // And by an AcquireAsync that is aborted.
-        var abortedAcquire = registry.AcquireAsync("k");
-        Assert.Equal(0, registry.PooledWaiters);
-        Assert.Equal(1, holder.AbortWaiters(new InvalidOperationException("stop")));
-        await Assert.ThrowsAsync<KeyedLockAbortedException>(() => abortedAcquire.AsTask()).Bounded();
-        Assert.Equal(1, registry.PooledWaiters);
+        await AbortAndReadAsync(registry.TryAcquireAsync("k", Timeout.InfiniteTimeSpan).AsTask);
+        await AbortAndReadAsync(registry.AcquireAsync("k").AsTask);
         holder.Dispose();
         Assert.Equal(0, registry.Count);
+
+        // The queued waiter holds the pooled one until the holder aborts it and its result is read.
+        async Task AbortAndReadAsync(Func<Task> readResult)
+        {
+            Assert.Equal(0, registry.PooledWaiters);
+            Assert.Equal(1, holder.AbortWaiters(new InvalidOperationException("stop")));
+            await Assert.ThrowsAsync<KeyedLockAbortedException>(readResult).Bounded();
+            Assert.Equal(1, registry.PooledWaiters);
+        }
     }
 
     [Fact]
