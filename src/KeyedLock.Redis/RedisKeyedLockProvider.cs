@@ -104,6 +104,7 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
         _scripts = new RedisScripts(
             _options.MaxConcurrencyPerKey,
             _keys.ChannelPrefix,
+            _keys.Fence,
             FenceTtlMs,
             Milliseconds(_options.LeaseTtl),
             Milliseconds(_options.WaiterTtl));
@@ -289,10 +290,10 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
             _waiters[waiter.Id] = waiter;
             var sent = Time.GetTimestamp();
             var acquire = _scripts.Acquire.EvaluateAsync(_database, keys, Argv(waiter.Id, remaining == TimeSpan.Zero ? "1" : "0"));
-            RedisResult[] reply;
+            long reply;
             try
             {
-                reply = (RedisResult[])(await acquire.WaitAsync(_options.CommandTimeout, Time, token).ConfigureAwait(false))!;
+                reply = (long)await acquire.WaitAsync(_options.CommandTimeout, Time, token).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
@@ -306,15 +307,15 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
                 throw Unavailable(key, ex);
             }
 
-            var status = (long)reply[0];
-            if (status != 2)
+            // The token when granted, 0 when busy (zero timeout), -1 - the first holder's time left when queued.
+            if (reply >= 0)
             {
                 _waiters.TryRemove(waiter.Id, out _);
-                return status == 1 ? NewLease(key, keys, waiter.Id, (long)reply[1], sent) : null;
+                return reply > 0 ? NewLease(key, keys, waiter.Id, reply, sent) : null;
             }
 
             waiter.InRedis = true;
-            var holderLeft = (long)reply[1];
+            var holderLeft = -1 - reply;
             if (holderLeft > 0)
             {
                 // A holder that died is replaced when its lease runs out, not one heartbeat later.
@@ -524,15 +525,14 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
     private async Task HeartbeatBatchAsync(List<RedisLease> leases, List<RedisWaiter> waiters)
     {
         var count = leases.Count + waiters.Count;
-        var keys = new RedisKey[1 + (count * RedisKeys.PerLock)];
+        var keys = new RedisKey[count];
         var values = new RedisValue[count * 2];
-        keys[0] = _keys.Fence;
         for (var i = 0; i < count; i++)
         {
             var (lockKeys, kind, id) = i < leases.Count
                 ? (leases[i].Keys, "L", leases[i].HolderId)
                 : (waiters[i - leases.Count].Keys, "W", waiters[i - leases.Count].Id);
-            Array.Copy(lockKeys, 1, keys, 1 + (i * RedisKeys.PerLock), RedisKeys.PerLock);
+            keys[i] = lockKeys[0];
             values[i * 2] = kind;
             values[(i * 2) + 1] = id;
         }

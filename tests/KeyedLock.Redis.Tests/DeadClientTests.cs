@@ -55,7 +55,7 @@ public sealed class DeadClientTests : RedisTestBase
     private static async Task QueueADeadWaiterAsync(RedisKeyedLockProvider template, string key)
     {
         await using var dead = await TestRedis.ConnectAsync();
-        var reply = (RedisResult[])(await template.Scripts.Acquire.EvaluateAsync(dead.GetDatabase(), template.Keys.For(key), RedisKeyedLockProvider.Argv("deadinstance:1", "0")).Bounded())!;
-        Assert.Equal(2, (long)reply[0]); // queued
+        var reply = (long)(await template.Scripts.Acquire.EvaluateAsync(dead.GetDatabase(), template.Keys.For(key), RedisKeyedLockProvider.Argv("deadinstance:1", "0")).Bounded())!;
+        Assert.True(reply < 0, "queued"); // -1 - the holder's time left
     }
 }

@@ -22,17 +22,11 @@ internal sealed class RedisKeys
 
     internal string Namespace { get; }
 
-    internal RedisKey Fence { get; }
+    /// <summary>The fencing counter's name (written into the scripts' text, never passed as a key).</summary>
+    internal string Fence { get; }
 
     internal string ChannelPrefix { get; }
 
-    /// <summary>The number of script keys per lock key, after the fence: holders, queue, deadlines.</summary>
-    internal const int PerLock = 3;
-
-    /// <summary>The script keys of one lock key: fence, holders, queue, deadlines.</summary>
-    internal RedisKey[] For(string key)
-    {
-        var prefix = _lockPrefix + key + ":";
-        return [Fence, prefix + "h", prefix + "q", prefix + "w"];
-    }
+    /// <summary>The script keys of one lock key: its holders key <c>ns:k:K:h</c> (the scripts derive <c>q</c> and <c>w</c> from it).</summary>
+    internal RedisKey[] For(string key) => [_lockPrefix + key + ":h"];
 }
