@@ -37,23 +37,28 @@ public sealed class CrossInstanceTests : RedisTestBase
     }
 
     [RedisFact]
-    public async Task ANamespaceWithQuotesBackslashesAndNonAsciiCharacters_HandsOffAcrossInstances()
+    public async Task ANamespaceAndAKeyWithQuotesBackslashesAndNonAsciiCharacters_HandOffAcrossInstances()
     {
-        // The namespace's channel prefix is written into the scripts' text, as a Lua string of byte escapes: a quote,
-        // a backslash, a long-bracket end or a multi-byte character must neither break the script nor change the
-        // channel the grant is pushed on.
+        // The namespace's channel prefix and fencing counter are written into the scripts' text, as Lua strings of
+        // byte escapes: a quote, a backslash, a long-bracket end or a multi-byte character must neither break the
+        // script nor change the channel the grant is pushed on or the counter it reads. The scripts derive the
+        // queue's keys from the holder key's name by its last byte, so a multi-byte key ending in ":q" must still
+        // name its own queue.
         var odd = Namespace + "\"']]\\n\u00fc\u4e2d:";
+        const string key = "\u4e2d\u00fc:q";
         var a = await CreateInstanceAsync(o => o.KeyNamespace = odd);
         var b = await CreateInstanceAsync(o => o.KeyNamespace = odd);
-        var first = await a.AcquireAsync("k").Bounded();
-        var next = b.AcquireAsync("k").AsTask();
-        await TestWait.UntilAsync(() => Db.ListLengthAsync($"{odd}:k:k:q"), 1, "b waits in Redis");
+        var first = await a.AcquireAsync(key).Bounded();
+        var next = b.AcquireAsync(key).AsTask();
+        await TestWait.UntilAsync(() => Db.ListLengthAsync($"{odd}:k:{key}:q"), 1, "b waits in Redis");
 
         await first.DisposeAsync();
         await using var lease = await next.Bounded(); // granted by RELEASE's push on b's channel
 
         Assert.True(lease.FencingToken > first.FencingToken);
-        Assert.Equal(1, await Db.HashLengthAsync($"{odd}:k:k:h") / 2);
+        Assert.Equal(lease.FencingToken, (long)await Db.StringGetAsync($"{odd}:fence"));
+        Assert.Equal(1, await Db.HashLengthAsync($"{odd}:k:{key}:h") / 2);
+        Assert.False(await Db.KeyExistsAsync($"{odd}:k:{key}:q"));
     }
 
     [RedisFact]
