@@ -15,6 +15,31 @@ public sealed class FencingTests : RedisTestBase
     }
 
     [RedisFact]
+    public async Task TheClockSeededToken_IsTheServerTimeInMicroseconds_Exactly()
+    {
+        // The scripts' token fragment, with TIME's two parts given: the microseconds are zero-padded to six digits,
+        // and a counter ahead of the clock wins by one.
+        var script = "local t = {ARGV[1], ARGV[2]}\nlocal F = KEYS[1]\n"
+            + Internal.RedisScripts.NextToken.Replace("$FENCE_TTL", "60000", StringComparison.Ordinal)
+            + "return tok";
+        (string Seconds, string Micros, string Token)[] cases =
+        [
+            ("1764624567", "0", "1764624567000000"),
+            ("1764624567", "42", "1764624567000042"),
+            ("1764624567", "100000", "1764624567100000"),
+            ("1764624567", "999999", "1764624567999999"),
+            ("1764624568", "7", "1764624568000007"),
+            ("1764624500", "1", "1764624568000008"), // the clock went back: last + 1
+        ];
+        RedisKey counter = $"{Namespace}:fence";
+        foreach (var (seconds, micros, token) in cases)
+        {
+            Assert.Equal(token, (string?)await Db.ScriptEvaluateAsync(script, [counter], [seconds, micros]));
+            Assert.Equal(token, (string?)await Db.StringGetAsync(counter));
+        }
+    }
+
+    [RedisFact]
     public async Task TokensNear2Pow53_AreStoredAndReturnedExactly()
     {
         var provider = await CreateInstanceAsync();
