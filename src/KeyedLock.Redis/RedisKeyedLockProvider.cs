@@ -338,6 +338,14 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
                 throw;
             }
 
+            if (waiter.Requeued)
+            {
+                // Purged from the Redis queue while this instance did not refresh it (it was paused): queue again.
+                _waiters.TryRemove(waiter.Id, out _);
+                Log.Requeued(_logger, key);
+                continue;
+            }
+
             // Granted by the server (with the short hand-off TTL); CONFIRM, already sent, takes it over with the lease TTL.
             long confirmed;
             try
@@ -576,7 +584,7 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
             }
             else if (reply == -2)
             {
-                Log.Requeued(_logger, waiters[i].Key);
+                waiters[i].Requeue(); // purged while paused; or granted and done since the batch was built (then a no-op)
             }
         }
     }

@@ -273,7 +273,10 @@ internal sealed class RedisScripts
     /// <summary>
     /// One call per instance and tick. KEYS are the items' holder keys, ARGV a pair (kind, id) per item: 'L' a
     /// held lease (renewed only if it still exists: 1, else 0 = lost), 'W' a waiter (its deadline is refreshed: -1; a
-    /// grant whose push was lost: the token; purged while this instance was paused: queued again at the tail, -2).
+    /// grant whose push was lost: the token; neither queued nor holding: -2). A heartbeat never queues anyone: the
+    /// batch is built before the call reaches Redis, so a waiter that is gone may have been purged (its instance was
+    /// paused) or granted, confirmed and released meanwhile; queuing it again would leave a ghost in the queue that
+    /// the next release grants and nobody confirms. The instance queues a purged waiter again itself, with a new id.
     /// </summary>
     private const string HeartbeatText = Prelude + """
         local res = {}
@@ -297,10 +300,7 @@ internal sealed class RedisScripts
             redis.call('ZADD', w, now + waiterTtl, id)
             res[i] = -1
           else
-            redis.call('RPUSH', q, id)
-            redis.call('ZADD', w, now + waiterTtl, id)
-            promote(h, q, w)
-            if redis.call('HEXISTS', h, id) == 1 then res[i] = token(h, id) else res[i] = -2 end
+            res[i] = -2
           end
           tidy(h, q, w)
         end

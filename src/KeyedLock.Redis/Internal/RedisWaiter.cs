@@ -26,7 +26,7 @@ internal sealed class RedisWaiter(string id, string key, RedisKey[] keys)
         set => _inRedis = value;
     }
 
-    /// <summary>Completes when the server granted the key and the CONFIRM script was sent.</summary>
+    /// <summary>Completes when the server granted the key and the CONFIRM script was sent, or when the waiter must queue again (<see cref="Requeued"/>).</summary>
     internal Task Granted => _granted.Task;
 
     /// <summary>The CONFIRM script (the token, or 0 when the grant is gone), once <see cref="Granted"/>.</summary>
@@ -49,4 +49,22 @@ internal sealed class RedisWaiter(string id, string key, RedisKey[] keys)
     }
 
     internal void Fail(Exception exception) => _granted.TrySetException(exception);
+
+    /// <summary>
+    /// The heartbeat found this waiter neither queued nor granted (it was purged while its instance did not refresh
+    /// it): its acquisition queues again with a new waiter, unless a grant was reported first.
+    /// </summary>
+    internal void Requeue()
+    {
+        if (_granted.Task.IsCompleted || Interlocked.Exchange(ref _confirmStarted, 1) != 0)
+        {
+            return;
+        }
+
+        Requeued = true;
+        _granted.TrySetResult();
+    }
+
+    /// <summary>Set by <see cref="Requeue"/> before <see cref="Granted"/> completes.</summary>
+    internal bool Requeued { get; private set; }
 }
