@@ -14,6 +14,9 @@ public sealed class PostgresContractTests : PostgresTestBase, IDistributedContra
     public Task SameKey_IsMutuallyExclusive() => Contract.SameKeyIsMutuallyExclusive();
 
     [PostgresFact]
+    public Task RandomAcquisitionsAcrossInstances_KeepExclusion_FinishAndLeaveNothing() => Contract.RandomAcquisitionsAcrossInstancesKeepExclusionFinishAndLeaveNothing();
+
+    [PostgresFact]
     public Task Metrics_CountEachAcquisitionOnce_WithItsResult() => Contract.MetricsCountEachAcquisitionOnceWithItsResult();
 
     [PostgresFact]

@@ -67,6 +67,12 @@ public sealed class RedisContractTests : RedisTestBase, IDistributedContractHost
     [RedisFact]
     public Task Disposal_ReleasesHeldLocks_FiresLostTokens_AndRejectsNewRequests() => Contract.DisposalReleasesHeldLocksFiresLostTokensAndRejectsNewRequests();
 
+    /// <summary>With a short <see cref="RedisKeyedLockOptions.WaiterTtl"/>: heartbeats (refreshes, grants they report, waiters they find gone) run every 100 ms between the hand-offs.</summary>
+    [RedisFact]
+    public Task RandomAcquisitionsAcrossInstances_WithHeartbeatsEvery100ms_KeepExclusion_FinishAndLeaveNothing()
+        => Contract.RandomAcquisitionsAcrossInstancesKeepExclusionFinishAndLeaveNothing(
+            async () => await CreateInstanceAsync(o => o.WaiterTtl = TimeSpan.FromMilliseconds(300)));
+
     [RedisFact]
     public async Task MaxConcurrencyPerKey_GrantsNHoldersAcrossInstances_ThenQueues()
     {

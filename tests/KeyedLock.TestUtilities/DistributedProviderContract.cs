@@ -359,6 +359,94 @@ public sealed class DistributedProviderContract(IDistributedContractHost host)
         await Assert.ThrowsAsync<ArgumentException>(() => provider.AcquireAsync([], TimeSpan.Zero).AsTask());
     }
 
+    /// <summary>
+    /// Random zero-timeout tries, short timeouts, cancellations and plain waits from three instances on three keys
+    /// for 4 s: never two holders of a key, every flow finishes (a lost grant or a stuck queue fails the bound), and
+    /// nothing is left on the server or in the instances. <paramref name="newInstance"/> creates the instances
+    /// (default: <see cref="IDistributedContractHost.NewInstanceAsync"/>), so a provider can run it with options of
+    /// its own.
+    /// </summary>
+    public async Task RandomAcquisitionsAcrossInstancesKeepExclusionFinishAndLeaveNothing(Func<Task<IKeyedLockProvider>>? newInstance = null)
+    {
+        newInstance ??= () => host.NewInstanceAsync();
+        var instances = new List<IKeyedLockProvider>();
+        for (var i = 0; i < 3; i++)
+        {
+            instances.Add(await newInstance());
+        }
+
+        string[] keys = ["s0", "s1", "s2"];
+        var overlap = new OverlapDetector();
+        long granted = 0;
+        var until = System.Diagnostics.Stopwatch.GetTimestamp() + (4 * System.Diagnostics.Stopwatch.Frequency);
+
+        async Task FlowAsync(IKeyedLockProvider provider, int seed)
+        {
+            var random = new Random(seed);
+            while (System.Diagnostics.Stopwatch.GetTimestamp() < until)
+            {
+                var key = keys[random.Next(keys.Length)];
+                KeyedLockLease? lease = null;
+                try
+                {
+                    switch (random.Next(4))
+                    {
+                        case 0:
+                            lease = Granted(await provider.TryAcquireAsync(key, TimeSpan.Zero));
+                            break;
+                        case 1:
+                            lease = Granted(await provider.TryAcquireAsync(key, TimeSpan.FromMilliseconds(random.Next(1, 5))));
+                            break;
+                        case 2:
+                            using (var cts = new CancellationTokenSource(random.Next(1, 5)))
+                            {
+                                lease = await provider.AcquireAsync(key, cts.Token);
+                            }
+
+                            break;
+                        default:
+                            lease = await provider.AcquireAsync(key);
+                            break;
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                }
+
+                if (lease is { } held)
+                {
+                    Interlocked.Increment(ref granted);
+                    overlap.Enter(key);
+                    if (random.Next(3) == 0)
+                    {
+                        await Task.Yield();
+                    }
+
+                    overlap.Exit(key);
+                    await held.DisposeAsync();
+                }
+            }
+        }
+
+        var flows = instances.SelectMany((provider, i) => Enumerable.Range(0, 6).Select(f => Task.Run(() => FlowAsync(provider, (i * 100) + f))));
+        await Task.WhenAll(flows).Bounded(TimeSpan.FromSeconds(60));
+
+        overlap.AssertNoViolations();
+        Assert.True(granted > 100, $"only {granted} grants in 4 s");
+        foreach (var instance in instances)
+        {
+            Assert.Equal(0, host.ActiveLeases(instance));
+            Assert.Equal(0, host.WaitingKeys(instance));
+        }
+
+        foreach (var key in keys)
+        {
+            await host.AssertNothingLeftAsync(instances[0], key);
+        }
+    }
+
+    private static KeyedLockLease? Granted(KeyedLockAttempt attempt) => attempt.Succeeded ? attempt.Lease : null;
+
     public async Task DisposalReleasesHeldLocksFiresLostTokensAndRejectsNewRequests()
     {
         var provider = await host.NewInstanceAsync();
