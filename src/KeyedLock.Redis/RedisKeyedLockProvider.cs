@@ -322,9 +322,10 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
                 RequestEarlyHeartbeat(TimeSpan.FromMilliseconds(holderLeft + 5));
             }
 
+            bool granted;
             try
             {
-                await waiter.Granted.WaitAsync(Remaining(timeout, started), Time, token).ConfigureAwait(false);
+                granted = await waiter.Granted.WaitAsync(Remaining(timeout, started), Time, token).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is TimeoutException or OperationCanceledException or KeyedLockUnavailableException)
             {
@@ -338,7 +339,7 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
                 throw;
             }
 
-            if (waiter.Requeued)
+            if (!granted)
             {
                 // Purged from the Redis queue while this instance did not refresh it (it was paused): queue again.
                 _waiters.TryRemove(waiter.Id, out _);

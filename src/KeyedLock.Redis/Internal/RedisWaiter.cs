@@ -5,13 +5,13 @@ namespace KeyedLock.Redis.Internal;
 /// <summary>
 /// The head of one key's in-process queue while it waits in Redis. Granted by the push on the instance's channel
 /// (or by the heartbeat when the push was lost), which sends the CONFIRM script at once, from the thread that
-/// received the grant; or failed when Redis becomes unreachable.
+/// received the grant; sent to queue again when the heartbeat finds it gone; or failed when Redis becomes unreachable.
 /// </summary>
 internal sealed class RedisWaiter(string id, string key, RedisKey[] keys)
 {
-    private readonly TaskCompletionSource _granted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<bool> _granted = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _inRedis;
-    private int _confirmStarted;
+    private int _decided;
 
     internal string Id { get; } = id;
 
@@ -26,8 +26,11 @@ internal sealed class RedisWaiter(string id, string key, RedisKey[] keys)
         set => _inRedis = value;
     }
 
-    /// <summary>Completes when the server granted the key and the CONFIRM script was sent, or when the waiter must queue again (<see cref="Requeued"/>).</summary>
-    internal Task Granted => _granted.Task;
+    /// <summary>
+    /// True when the server granted the key and the CONFIRM script was sent; false when the waiter must queue again
+    /// (<see cref="Requeue"/>).
+    /// </summary>
+    internal Task<bool> Granted => _granted.Task;
 
     /// <summary>The CONFIRM script (the token, or 0 when the grant is gone), once <see cref="Granted"/>.</summary>
     internal Task<RedisResult>? Confirming { get; private set; }
@@ -38,14 +41,14 @@ internal sealed class RedisWaiter(string id, string key, RedisKey[] keys)
     /// <summary>The server granted the key: take the hand-off now (once, however many times the grant is reported).</summary>
     internal void Grant(TimeProvider time, Func<RedisWaiter, Task<RedisResult>> confirm)
     {
-        if (_granted.Task.IsCompleted || Interlocked.Exchange(ref _confirmStarted, 1) != 0)
+        if (!TryDecide())
         {
-            return; // already granted, or failed (its acquisition leaves the queue, which undoes the grant)
+            return; // already granted, sent to queue again, or failed (its acquisition leaves the queue, which undoes the grant)
         }
 
         ConfirmSentAt = time.GetTimestamp();
         Confirming = confirm(this);
-        _granted.TrySetResult();
+        _granted.TrySetResult(true);
     }
 
     internal void Fail(Exception exception) => _granted.TrySetException(exception);
@@ -56,15 +59,12 @@ internal sealed class RedisWaiter(string id, string key, RedisKey[] keys)
     /// </summary>
     internal void Requeue()
     {
-        if (_granted.Task.IsCompleted || Interlocked.Exchange(ref _confirmStarted, 1) != 0)
+        if (TryDecide())
         {
-            return;
+            _granted.TrySetResult(false);
         }
-
-        Requeued = true;
-        _granted.TrySetResult();
     }
 
-    /// <summary>Set by <see cref="Requeue"/> before <see cref="Granted"/> completes.</summary>
-    internal bool Requeued { get; private set; }
+    /// <summary>The first of a grant and a requeue decides the waiter's outcome (a failure completes it too).</summary>
+    private bool TryDecide() => !_granted.Task.IsCompleted && Interlocked.Exchange(ref _decided, 1) == 0;
 }
