@@ -61,6 +61,7 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
     private readonly ConcurrentDictionary<string, RedisWaiter> _waiters = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<RedisLease, byte> _active = new();
     private readonly CancellationTokenSource _disposing = new();
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TimeSpan _tick;
     private readonly ITimer _heartbeat;
     private readonly ITimer _early;
@@ -70,6 +71,7 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
     private long _lastId;
     private long _lastWaiter;
     private int _heartbeatRunning;
+    private int _inFlight;
     private int _disposed;
 
     /// <summary>Creates a provider on <paramref name="connection"/> (which the caller keeps owning and disposing).</summary>
@@ -174,9 +176,9 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
         => KeyedLockMultiKey.AcquireAllAsync(this, keys, timeout, Time, cancellationToken);
 
     /// <summary>
-    /// Stops waiting acquisitions (they throw <see cref="ObjectDisposedException"/> and leave the Redis queue),
-    /// releases held leases (their <see cref="KeyedLockLease.LostToken"/> fires), unsubscribes the instance's
-    /// channel, and disposes the multiplexer if the provider created it.
+    /// Stops waiting acquisitions (they throw <see cref="ObjectDisposedException"/> and leave the Redis queue, before
+    /// this returns), releases held leases (their <see cref="KeyedLockLease.LostToken"/> fires), unsubscribes the
+    /// instance's channel, and disposes the multiplexer if the provider created it.
     /// </summary>
     /// <returns>A task that completes when everything is released.</returns>
     public async ValueTask DisposeAsync()
@@ -190,6 +192,21 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
         _early.Dispose();
         _redis.ConnectionFailed -= _onConnectionFailed;
         await _disposing.CancelAsync().ConfigureAwait(false);
+
+        // Commands already sent (an ACQUIRE, a CONFIRM, a heartbeat) may still grant or queue on the server: the
+        // acquisitions undo that (LEAVE, or the release of a lease granted meanwhile) before the multiplexer closes.
+        if (Volatile.Read(ref _inFlight) != 0)
+        {
+            try
+            {
+                await _drained.Task.WaitAsync(_options.CommandTimeout * 3, Time).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Whatever is still on its way expires on the server (WaiterTtl, LeaseTtl).
+            }
+        }
+
         foreach (var lease in _active.Keys)
         {
             lease.MarkLost("the provider was disposed", null);
@@ -276,8 +293,36 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
         }
     }
 
-    /// <summary>The second tier: wait in the key's Redis queue. Null when the timeout elapsed.</summary>
+    /// <summary>
+    /// The second tier, counted in flight so that a disposal waits for what it sent to be undone. Null when the
+    /// timeout elapsed. A lease granted while the provider is being disposed is released, never handed out.
+    /// </summary>
     private async Task<RedisLease?> AcquireRemoteAsync(string key, TimeSpan timeout, long started, CancellationToken token)
+    {
+        if (!TryEnter())
+        {
+            throw new OperationCanceledException(_disposing.Token);
+        }
+
+        try
+        {
+            var lease = await WaitInRedisAsync(key, timeout, started, token).ConfigureAwait(false);
+            if (lease is not null && _disposing.IsCancellationRequested)
+            {
+                await lease.ToLease().DisposeAsync().ConfigureAwait(false);
+                throw new OperationCanceledException(_disposing.Token);
+            }
+
+            return lease;
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <summary>Waits in the key's Redis queue. Null when the timeout elapsed.</summary>
+    private async Task<RedisLease?> WaitInRedisAsync(string key, TimeSpan timeout, long started, CancellationToken token)
     {
         await EnsureSubscribedAsync(key, token).ConfigureAwait(false);
         var keys = _keys.For(key);
@@ -379,18 +424,48 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
         return lease;
     }
 
+    /// <summary>Runs LEAVE once <paramref name="pending"/> is answered; started by an acquisition in flight, and counted in flight itself.</summary>
     private async Task LeaveAfterAsync(Task pending, RedisWaiter waiter)
     {
+        Interlocked.Increment(ref _inFlight);
         try
         {
-            await pending.ConfigureAwait(false);
+            try
+            {
+                await pending.ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException or OperationCanceledException or ObjectDisposedException)
+            {
+                // Whatever it did on the server, LEAVE undoes it.
+            }
+
+            await LeaveAsync(waiter).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException or OperationCanceledException or ObjectDisposedException)
+        finally
         {
-            // Whatever it did on the server, LEAVE undoes it.
+            Exit();
+        }
+    }
+
+    /// <summary>Counts a task that sends commands in flight, unless the provider is being disposed.</summary>
+    private bool TryEnter()
+    {
+        Interlocked.Increment(ref _inFlight);
+        if (!_disposing.IsCancellationRequested)
+        {
+            return true;
         }
 
-        await LeaveAsync(waiter).ConfigureAwait(false);
+        Exit();
+        return false;
+    }
+
+    private void Exit()
+    {
+        if (Interlocked.Decrement(ref _inFlight) == 0 && _disposing.IsCancellationRequested)
+        {
+            _drained.TrySetResult();
+        }
     }
 
     private async Task LeaveAsync(RedisWaiter waiter)
@@ -490,8 +565,14 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
     /// <summary>One tick: renews the leases that are due and refreshes every Redis-tier waiter, in batched scripts.</summary>
     private async Task HeartbeatAsync()
     {
-        if (HeartbeatSuspended || Volatile.Read(ref _disposed) != 0 || Interlocked.Exchange(ref _heartbeatRunning, 1) != 0)
+        if (HeartbeatSuspended || Volatile.Read(ref _disposed) != 0 || !TryEnter())
         {
+            return;
+        }
+
+        if (Interlocked.Exchange(ref _heartbeatRunning, 1) != 0)
+        {
+            Exit();
             return;
         }
 
@@ -528,6 +609,7 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
         finally
         {
             Volatile.Write(ref _heartbeatRunning, 0);
+            Exit();
         }
     }
 
