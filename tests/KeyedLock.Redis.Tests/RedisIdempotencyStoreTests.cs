@@ -47,4 +47,18 @@ public sealed class RedisIdempotencyStoreTests : RedisTestBase
         Assert.Empty((await store.GetAsync("k", Now).Bounded())!);
         Assert.False(await Db.KeyExistsAsync(Namespace + ":idem:gone"));
     }
+
+    [RedisFact]
+    public async Task KeysThatDifferOnlyInLoneSurrogates_AreDifferentRecords()
+    {
+        // Plain UTF-8 turns a lone surrogate into U+FFFD: one request's response would be replayed for another key.
+        var store = CreateStore();
+
+        Assert.True(await store.TryAddAsync("order-\uD800", "first"u8.ToArray(), Now.AddHours(1), Now).Bounded());
+        Assert.True(await store.TryAddAsync("order-\uDC00", "second"u8.ToArray(), Now.AddHours(1), Now).Bounded());
+
+        Assert.Null(await store.GetAsync("order-\uFFFD", Now).Bounded());
+        Assert.Equal("first"u8.ToArray(), await store.GetAsync("order-\uD800", Now).Bounded());
+        Assert.Equal("second"u8.ToArray(), await store.GetAsync("order-\uDC00", Now).Bounded());
+    }
 }

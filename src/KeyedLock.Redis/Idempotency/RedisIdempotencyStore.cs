@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Text;
 using KeyedLock.Idempotency;
+using KeyedLock.Redis.Internal;
 using StackExchange.Redis;
 
 namespace KeyedLock.Redis;
@@ -54,7 +55,7 @@ public sealed class RedisIdempotencyStore : IIdempotencyStore
     public async ValueTask<byte[]?> GetAsync(string key, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
-        var stored = (byte[]?)await _database.StringGetAsync(_options.KeyPrefix + key).WaitAsync(_options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+        var stored = (byte[]?)await _database.StringGetAsync(RedisKeys.Lossless(_options.KeyPrefix + key)).WaitAsync(_options.CommandTimeout, cancellationToken).ConfigureAwait(false);
         if (stored is null || stored.Length < ExpiryDigits
             || !Utf8Parser.TryParse(stored.AsSpan(0, ExpiryDigits), out long expiresAtMs, out var consumed) || consumed != ExpiryDigits
             || expiresAtMs <= now.ToUnixTimeMilliseconds())
@@ -89,7 +90,7 @@ public sealed class RedisIdempotencyStore : IIdempotencyStore
         }
 
         value.Span.CopyTo(record.AsSpan(ExpiryDigits));
-        var added = await _database.ScriptEvaluateAsync(AddScript, [_options.KeyPrefix + key], [record, lifetimeMs, now.ToUnixTimeMilliseconds()])
+        var added = await _database.ScriptEvaluateAsync(AddScript, [RedisKeys.Lossless(_options.KeyPrefix + key)], [record, lifetimeMs, now.ToUnixTimeMilliseconds()])
             .WaitAsync(_options.CommandTimeout, cancellationToken).ConfigureAwait(false);
         return (long)added == 1;
     }

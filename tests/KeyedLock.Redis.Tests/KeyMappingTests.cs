@@ -1,0 +1,36 @@
+using KeyedLock.Testing;
+using StackExchange.Redis;
+
+namespace KeyedLock.Redis.Tests;
+
+/// <summary>Lock keys are ordinal strings: two different keys never share a Redis key, whatever they contain.</summary>
+public sealed class KeyMappingTests : RedisTestBase
+{
+    [RedisFact]
+    public async Task KeysThatDifferOnlyInLoneSurrogates_AreDifferentLocks()
+    {
+        // Plain UTF-8 turns every lone surrogate into U+FFFD, so these three keys would be one Redis key. A multi-key
+        // acquisition of them would then wait for itself (forever, with an infinite timeout).
+        string[] keys = ["a\uD800", "a\uDC00", "a\uFFFD", "\uDBFF\uDFFFa\uDFFF\uD800"];
+        var a = await CreateInstanceAsync();
+        var b = await CreateInstanceAsync();
+
+        await using (var all = await a.AcquireAsync(keys, TimeSpan.Zero).Bounded())
+        {
+            Assert.True(all.IsHeld);
+            Assert.Equal(keys.Length + 1, (await ScanAsync()).Count); // a holders key each, and the fencing counter
+            foreach (var key in keys)
+            {
+                Assert.False((await b.TryAcquireAsync(key, TimeSpan.Zero).Bounded()).Succeeded);
+            }
+        }
+
+        // A key of valid UTF-16 keeps its plain UTF-8 name on the server.
+        await using (var valid = await b.AcquireAsync("a\uFFFD\U0001F600", TimeSpan.Zero).Bounded())
+        {
+            Assert.True(await Db.KeyExistsAsync($"{Namespace}:k:a\uFFFD\U0001F600:h"));
+        }
+
+        await AssertOnlyTheFenceKeyIsLeftAsync();
+    }
+}
