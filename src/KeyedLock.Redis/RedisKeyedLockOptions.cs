@@ -8,8 +8,9 @@ public sealed class RedisKeyedLockOptions
 
     /// <summary>
     /// The prefix of every Redis key and channel of the provider, so that applications (or environments) sharing one
-    /// Redis do not lock each other's keys. Instances that must exclude each other need the same namespace. Default
-    /// <c>keyedlock</c>.
+    /// Redis do not lock each other's keys. Instances that must exclude each other need the same namespace. 1 to 200
+    /// characters, without <c>:k:</c> and not ending with <c>:k</c> (lock keys are <c>namespace:k:key:h</c>, so such
+    /// a namespace would share lock keys with a shorter one). Default <c>keyedlock</c>.
     /// </summary>
     public string KeyNamespace { get; set; } = DefaultKeyNamespace;
 
@@ -66,6 +67,15 @@ public sealed class RedisKeyedLockOptions
         if (string.IsNullOrWhiteSpace(KeyNamespace) || KeyNamespace.Length > 200)
         {
             throw new ArgumentException("KeyNamespace must be 1 to 200 characters, not blank.", nameof(KeyNamespace));
+        }
+
+        // Lock keys are "<namespace>:k:<key>:h": a namespace with ":k:" inside (or ending with ":k") would have the
+        // lock keys of a shorter one ("x:k" + ":k:" + "b" is "x" + ":k:" + "k:b").
+        if ((KeyNamespace + ":k:").IndexOf(":k:", StringComparison.Ordinal) != KeyNamespace.Length)
+        {
+            throw new ArgumentException(
+                $"KeyNamespace '{KeyNamespace}' must not contain ':k:' or end with ':k': its lock keys would also be lock keys of a shorter namespace.",
+                nameof(KeyNamespace));
         }
 
         if (LeaseTtl < TimeSpan.FromMilliseconds(100) || LeaseTtl > TimeSpan.FromDays(1))

@@ -33,4 +33,41 @@ public sealed class KeyMappingTests : RedisTestBase
 
         await AssertOnlyTheFenceKeyIsLeftAsync();
     }
+
+    [RedisFact]
+    public async Task ANamespaceAndALongerOneThatStartsWithIt_NeverShareALock()
+    {
+        var outer = await CreateInstanceAsync();
+        var inner = await CreateInstanceAsync(o => o.KeyNamespace = Namespace + ":eu");
+
+        await using var a = await outer.AcquireAsync("eu:k:b", TimeSpan.Zero).Bounded();
+        await using var b = await inner.AcquireAsync("eu:k:b", TimeSpan.Zero).Bounded();
+        await using var c = await outer.AcquireAsync("b", TimeSpan.Zero).Bounded();
+        await using var d = await inner.AcquireAsync("b", TimeSpan.Zero).Bounded();
+
+        Assert.All(new[] { a, b, c, d }, l => Assert.True(l.IsHeld));
+    }
+
+    [Theory]
+    [InlineData("app:k")]
+    [InlineData("app:k:eu")]
+    [InlineData(":k:")]
+    [InlineData("k:k:k")]
+    public void ANamespaceWhoseLockKeysWouldBeAShorterOnes_IsRejected(string keyNamespace)
+    {
+        // "app" + ":k:" + "eu:k:b" is "app:k:eu" + ":k:" + "b": the two namespaces would lock each other's keys.
+        var ex = Assert.Throws<ArgumentException>(() => new RedisKeyedLockOptions { KeyNamespace = keyNamespace }.Validate());
+
+        Assert.Equal(nameof(RedisKeyedLockOptions.KeyNamespace), ex.ParamName);
+        Assert.Contains("':k:'", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("app")]
+    [InlineData("app:kk")]
+    [InlineData("app:k2:eu")]
+    [InlineData("app:")]
+    [InlineData("k")]
+    public void OtherNamespaces_AreAccepted(string keyNamespace)
+        => Assert.Null(Record.Exception(() => new RedisKeyedLockOptions { KeyNamespace = keyNamespace }.Validate()));
 }
