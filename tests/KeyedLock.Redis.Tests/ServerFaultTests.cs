@@ -95,6 +95,69 @@ public sealed class ServerFaultTests : RedisTestBase
         await AssertOnlyTheFenceKeyIsLeftAsync();
     }
 
+    [RedisFact]
+    public async Task RedisDownAtStartup_Answers503_ThenServesOnceRedisIsUp_WithoutARestart()
+    {
+        ServiceProvider services;
+        RedisKeyedLockProvider provider;
+        await RedisServer.StopAsync(Monitor);
+        try
+        {
+            // The app starts while Redis is down: UseRedis's own multiplexer has never been connected.
+            var collection = new ServiceCollection();
+            collection.AddKeyedLock().UseRedis(TestRedis.Connection + ",connectTimeout=500", o =>
+            {
+                o.KeyNamespace = Namespace;
+                o.CommandTimeout = TimeSpan.FromSeconds(2);
+            });
+            services = collection.BuildServiceProvider();
+            provider = services.GetRequiredService<RedisKeyedLockProvider>();
+
+            await Assert.ThrowsAsync<KeyedLockUnavailableException>(() => provider.AcquireAsync("k", TimeSpan.FromSeconds(5)).Bounded());
+            await Assert.ThrowsAsync<KeyedLockUnavailableException>(() => provider.TryAcquireAsync("k", TimeSpan.Zero).Bounded());
+        }
+        finally
+        {
+            await RedisServer.StartAsync();
+        }
+
+        await using (services)
+        {
+            // Once it connects (its subscription may come a moment later: until then an acquisition fails closed), it serves.
+            var held = default(KeyedLockLease);
+            await TestWait.UntilAsync(
+                async () =>
+                {
+                    try
+                    {
+                        held = await provider.AcquireAsync("k", TimeSpan.FromSeconds(5)).Bounded();
+                        return 1;
+                    }
+                    catch (KeyedLockUnavailableException)
+                    {
+                        return 0;
+                    }
+                },
+                1,
+                "the provider that started without Redis acquires");
+
+            // Its channel works too: a hand-off from another instance reaches it.
+            var other = await CreateInstanceAsync(Short);
+            await using (var first = await other.AcquireAsync("k2").Bounded())
+            {
+                var waiting = provider.AcquireAsync("k2").AsTask();
+                await TestWait.UntilAsync(() => QueueLengthAsync("k2"), 1, "it waits in Redis");
+                await first.DisposeAsync();
+                await (await waiting.Bounded()).DisposeAsync();
+            }
+
+            Assert.True(held.IsHeld);
+            await held.DisposeAsync();
+        }
+
+        await AssertOnlyTheFenceKeyIsLeftAsync();
+    }
+
     [Fact]
     public async Task UnreachableRedis_FailsClosedWithTheTypedError()
     {
