@@ -70,4 +70,28 @@ public sealed class KeyMappingTests : RedisTestBase
     [InlineData("k")]
     public void OtherNamespaces_AreAccepted(string keyNamespace)
         => Assert.Null(Record.Exception(() => new RedisKeyedLockOptions { KeyNamespace = keyNamespace }.Validate()));
+
+    [RedisFact]
+    public async Task KeysNamedLikeAnotherKeysQueue_OrVeryLong_AreTheirOwnLocks()
+    {
+        var a = await CreateInstanceAsync();
+        var b = await CreateInstanceAsync();
+        var held = await a.AcquireAsync("x").Bounded();
+        var waiting = b.AcquireAsync("x").AsTask();
+        await TestWait.UntilAsync(() => QueueLengthAsync("x"), 1, "b waits on x in Redis");
+
+        // "x:q" names a key whose holders key is "ns:k:x:q:h", not x's queue "ns:k:x:q"; the same for the others.
+        foreach (var key in new[] { "x:q", "x:w", "x:h", "x:", ":x", "x:q:h", new string('k', 100_000) + ":q" })
+        {
+            await using var other = await a.AcquireAsync(key, TimeSpan.Zero).Bounded();
+            Assert.True(other.IsHeld);
+            Assert.Equal(1, await HolderCountAsync(key));
+        }
+
+        Assert.Equal(1, await QueueLengthAsync("x"));
+        Assert.Equal(1, await HolderCountAsync("x"));
+        await held.DisposeAsync();
+        await (await waiting.Bounded()).DisposeAsync();
+        await AssertOnlyTheFenceKeyIsLeftAsync();
+    }
 }
