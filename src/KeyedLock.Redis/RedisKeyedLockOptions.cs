@@ -9,8 +9,9 @@ public sealed class RedisKeyedLockOptions
     /// <summary>
     /// The prefix of every Redis key and channel of the provider, so that applications (or environments) sharing one
     /// Redis do not lock each other's keys. Instances that must exclude each other need the same namespace. 1 to 200
-    /// characters, without <c>:k:</c> and not ending with <c>:k</c> (lock keys are <c>namespace:k:key:h</c>, so such
-    /// a namespace would share lock keys with a shorter one). Default <c>keyedlock</c>.
+    /// characters of valid UTF-16, without <c>:k:</c> and not ending with <c>:k</c> (lock keys are
+    /// <c>namespace:k:key:h</c>, so such a namespace would share lock keys with a shorter one). Default
+    /// <c>keyedlock</c>.
     /// </summary>
     public string KeyNamespace { get; set; } = DefaultKeyNamespace;
 
@@ -67,6 +68,14 @@ public sealed class RedisKeyedLockOptions
         if (string.IsNullOrWhiteSpace(KeyNamespace) || KeyNamespace.Length > 200)
         {
             throw new ArgumentException("KeyNamespace must be 1 to 200 characters, not blank.", nameof(KeyNamespace));
+        }
+
+        // The namespace is also in the fencing counter's name and the channels, which are plain UTF-8: a lone
+        // surrogate there would become U+FFFD and share them with another namespace.
+        if (System.Text.Unicode.Utf8.FromUtf16(KeyNamespace, new byte[KeyNamespace.Length * 3], out _, out _, replaceInvalidSequences: false)
+            != System.Buffers.OperationStatus.Done)
+        {
+            throw new ArgumentException("KeyNamespace must be valid UTF-16 (it has a lone surrogate).", nameof(KeyNamespace));
         }
 
         // Lock keys are "<namespace>:k:<key>:h": a namespace with ":k:" inside (or ending with ":k") would have the

@@ -134,5 +134,45 @@ public sealed class ServiceCollectionTests : PostgresTestBase
         Assert.NotEqual(first.GetAdvisoryLockId(new string('x', 2000)), first.GetAdvisoryLockId(new string('x', 2001)));
     }
 
+    [Fact]
+    public void KeysThatDifferOnlyInLoneSurrogates_HaveDifferentIds_AndValidKeysKeepTheirPlainUtf8Ids()
+    {
+        using var dataSource = Npgsql.NpgsqlDataSource.Create("Host=127.0.0.1");
+        var provider = new PostgresKeyedLockProvider(dataSource);
+
+        // Plain UTF-8 turns every lone surrogate into U+FFFD: these would all be one advisory lock.
+        string[] keys = ["a\uD800", "a\uDC00", "a\uFFFD", "a\uDBFF", "a\uD800\uD800", "a\uFFFD\uFFFD"];
+        Assert.Equal(keys.Length, keys.Select(provider.GetAdvisoryLockId).Distinct().Count());
+
+        // Keys of valid UTF-16 (surrogate pairs included) keep the id of their plain UTF-8, so no deployed id changes.
+        foreach (var key in new[] { "user:42", "a\uFFFD", "\U0001F600x", "\uDBFF\uDFFF", "é" })
+        {
+            Assert.Equal(PlainUtf8Id("keyedlock", key), provider.GetAdvisoryLockId(key));
+        }
+
+        // The namespace too: two that differ only in a lone surrogate do not share ids.
+        var other = new PostgresKeyedLockProvider(dataSource, new PostgresKeyedLockOptions { KeyNamespace = "ns\uD800" });
+        var replaced = new PostgresKeyedLockProvider(dataSource, new PostgresKeyedLockOptions { KeyNamespace = "ns\uFFFD" });
+        Assert.NotEqual(other.GetAdvisoryLockId("k"), replaced.GetAdvisoryLockId("k"));
+    }
+
+    [PostgresFact]
+    public async Task AMultiKeyAcquisitionOfKeysThatDifferOnlyInLoneSurrogates_DoesNotWaitForItself()
+    {
+        var provider = CreateInstance();
+        await using var all = await provider.AcquireAsync(["a\uD800", "a\uDC00", "a\uFFFD"], TimeSpan.FromSeconds(5)).Bounded();
+        Assert.True(all.IsHeld);
+    }
+
+    private static long PlainUtf8Id(string keyNamespace, string key)
+    {
+        var ns = System.Text.Encoding.UTF8.GetBytes(keyNamespace);
+        var bytes = new byte[4 + ns.Length].AsSpan();
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(bytes, ns.Length);
+        ns.CopyTo(bytes[4..]);
+        var hash = System.Security.Cryptography.SHA256.HashData([.. bytes, .. System.Text.Encoding.UTF8.GetBytes(key)]);
+        return System.Buffers.Binary.BinaryPrimitives.ReadInt64BigEndian(hash);
+    }
+
     private const long GoldenId = 889104831526460322; // first 8 bytes of SHA-256(int32be(9) "keyedlock" "user:42"), computed independently
 }

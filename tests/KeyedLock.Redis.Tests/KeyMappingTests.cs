@@ -63,6 +63,17 @@ public sealed class KeyMappingTests : RedisTestBase
     }
 
     [Theory]
+    [InlineData("app\uD800")]
+    [InlineData("\uDFFFapp")]
+    public void ANamespaceWithALoneSurrogate_IsRejected(string keyNamespace)
+    {
+        // The fencing counter's name and the channels are plain UTF-8, where a lone surrogate becomes U+FFFD.
+        var ex = Assert.Throws<ArgumentException>(() => new RedisKeyedLockOptions { KeyNamespace = keyNamespace }.Validate());
+        Assert.Equal(nameof(RedisKeyedLockOptions.KeyNamespace), ex.ParamName);
+        Assert.Contains("lone surrogate", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("app")]
     [InlineData("app:kk")]
     [InlineData("app:k2:eu")]
