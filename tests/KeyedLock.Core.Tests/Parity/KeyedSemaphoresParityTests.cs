@@ -93,30 +93,18 @@ public sealed class KeyedSemaphoresParityTests
     {
         using var registry = new KeyedLockRegistry();
         var detector = new OverlapDetector();
-        var done = Enumerable.Range(0, numberOfThreads).Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
-        var threads = Enumerable.Range(0, numberOfThreads).Select(i => new Thread(() =>
+        var threads = Enumerable.Range(0, numberOfThreads).Select(i => BlockingCaller.OnNewThread(() =>
         {
-            try
+            var key = (i % numberOfKeys).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            using (BlockingCaller.Acquire(registry, key))
             {
-                var key = (i % numberOfKeys).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                using (BlockingAcquire(registry, key))
-                {
-                    detector.Enter(key);
-                    Thread.Yield();
-                    detector.Exit(key);
-                }
-
-                done[i].SetResult();
+                detector.Enter(key);
+                Thread.Yield();
+                detector.Exit(key);
             }
-            catch (Exception ex)
-            {
-                done[i].SetException(ex);
-            }
-        })
-        { IsBackground = true }).ToList();
+        })).ToArray();
 
-        threads.ForEach(t => t.Start());
-        await Task.WhenAll(done.Select(d => d.Task)).Bounded();
+        await Task.WhenAll(threads).Bounded();
 
         detector.AssertNoViolations();
         Assert.Equal(1, detector.MaxSeen);
@@ -440,10 +428,6 @@ public sealed class KeyedSemaphoresParityTests
 
     /// <summary>The upstream tests' two timeouts: just below and just above KeyedSemaphores' synchronous spin of 10 ms.</summary>
     private static TimeSpan UpstreamTimeout(bool useShortTimeout) => TimeSpan.FromMilliseconds(useShortTimeout ? 9 : 11);
-
-    /// <summary>A thread that blocks until the key is granted (kept out of the test methods, which must not block).</summary>
-    private static KeyedLockLease BlockingAcquire(KeyedLockRegistry registry, string key)
-        => registry.AcquireAsync(key).AsTask().WaitAsync(TestWait.Default).GetAwaiter().GetResult();
 
     private static void InterlockedMax(ref int target, int value)
     {
