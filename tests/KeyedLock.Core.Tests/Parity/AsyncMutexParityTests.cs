@@ -447,9 +447,12 @@ public sealed class AsyncMutexParityTests
         Assert.Equal(0, registry.Count);
     }
 
-    // async-mutex withTimeout.ts (Mutex and Semaphore): 'a canceled lock with timeout will not lock the mutex again'.
-    [Fact]
-    public async Task ALockWithATimeout_CancelledAfterItTimedOut_DoesNotLockTheKeyAgain()
+    // async-mutex withTimeout.ts (Mutex and Semaphore): 'a canceled lock with timeout will not lock the mutex again'
+    // (cancelled at 120 ms, after its 100 ms timeout, as upstream; and at 50 ms, before it, which must also clear the timer).
+    [Theory]
+    [InlineData(120)]
+    [InlineData(50)]
+    public async Task ALockWithATimeout_ThatIsCancelled_DoesNotLockTheKeyAgain(int cancelAtMs)
     {
         var time = new ManualTimeProvider();
         using var registry = new KeyedLockRegistry(null, time);
@@ -457,13 +460,72 @@ public sealed class AsyncMutexParityTests
         var holder = await registry.AcquireAsync("mutex").Bounded();
         var ticket = registry.AcquireAsync("mutex", TimeSpan.FromMilliseconds(100), cancel.Token).AsTask();
 
-        time.Advance(TimeSpan.FromMilliseconds(120));
+        time.Advance(TimeSpan.FromMilliseconds(cancelAtMs));
         cancel.Cancel();
 
-        await Assert.ThrowsAsync<KeyedLockTimeoutException>(() => ticket).Bounded();
+        if (cancelAtMs > 100)
+        {
+            await Assert.ThrowsAsync<KeyedLockTimeoutException>(() => ticket).Bounded();
+        }
+        else
+        {
+            Assert.Equal(cancel.Token, (await Assert.ThrowsAsync<TaskCanceledException>(() => ticket).Bounded()).CancellationToken);
+        }
+
+        Assert.Equal(0, time.ActiveTimers);
         Assert.False(await registry.IsFreeForOthersAsync("mutex"));
         holder.Dispose();
         Assert.True(await registry.IsFreeForOthersAsync("mutex"));
+        Assert.Equal(0, registry.Count);
+    }
+
+    // async-mutex semaphoreSuite.ts: 'acquire allows heavy items to run eventually' (two loops keep re-acquiring;
+    // without weights, the late acquisition is simply a third caller). FIFO bounds its wait: at the moment it queues,
+    // at most one loop holds (granted, maybe not yet running) and one is queued, so it is at most the third grant after.
+    [Fact]
+    public async Task ALateAcquisition_IsNotStarvedByLoopsThatKeepReacquiring()
+    {
+        using var registry = new KeyedLockRegistry();
+        var gate = new Lock();
+        var log = new List<string>();
+        var done = false;
+
+        async Task LightLoopAsync(string name)
+        {
+            for (var i = 0; i < 1000 && !Volatile.Read(ref done); i++)
+            {
+                var lease = await registry.AcquireAsync("semaphore").Bounded();
+                lock (gate)
+                {
+                    log.Add(name);
+                }
+
+                await Task.Yield();
+                lease.Dispose();
+            }
+        }
+
+        var loops = new[] { Task.Run(() => LightLoopAsync("light1")), Task.Run(() => LightLoopAsync("light2")) };
+        await TestWait.UntilAsync(() => { lock (gate) { return log.Count >= 10; } }, "both loops got going");
+        var heavy = registry.AcquireAsync("semaphore");
+        int queuedAt;
+        lock (gate)
+        {
+            queuedAt = log.Count;
+        }
+
+        var lease = await heavy.Bounded();
+        int grantedAt;
+        lock (gate)
+        {
+            grantedAt = log.Count;
+            log.Add("heavy");
+        }
+
+        Volatile.Write(ref done, true);
+        lease.Dispose();
+        await Task.WhenAll(loops).Bounded();
+        Assert.True(grantedAt - queuedAt <= 2, $"the late acquisition waited for {grantedAt - queuedAt} grants: {string.Join(", ", log.Skip(queuedAt))}");
         Assert.Equal(0, registry.Count);
     }
 

@@ -45,6 +45,23 @@ public sealed class SemaphoreSlimParityTests
         holder.Dispose();
     }
 
+    // SemaphoreSlimTests.RunSemaphoreSlimTest1_WaitAsync, the (0, 10, 10, false) row on the real clock
+    // (TimeProvider.System), as upstream: a held key's 10 ms wait fails once the timer fires.
+    [Fact]
+    public async Task WaitWithATimeout_OnTheSystemClock_FailsOnAHeldKeyWhenTheTimerFires()
+    {
+        using var registry = new KeyedLockRegistry();
+        var holder = await registry.HoldAsync("k");
+
+        var result = await registry.TryAcquireAsync("k", TimeSpan.FromMilliseconds(10)).Bounded();
+
+        Assert.Equal(KeyedLockFailureReason.TimedOut, result.FailureReason);
+        Assert.Equal(0, registry.QueueLength("k"));
+        Assert.True(holder.IsHeld);
+        holder.Dispose();
+        Assert.Equal(0, registry.Count);
+    }
+
     public static TheoryData<TimeSpan> InvalidTimeouts => [TimeSpan.FromMilliseconds(-10), new TimeSpan(0, 0, int.MaxValue)];
 
     // SemaphoreSlimTests.RunSemaphoreSlimTest1_WaitAsync_NegativeCases.
