@@ -62,8 +62,10 @@ public sealed class AsyncLockParityTests
         Assert.False(task3.IsCompleted);
         gate1.SetResult();
         await task1.Bounded();
+
+        // Key 1 went to task3 (whose continuation runs on the pool), which then queues on key 2.
+        await TestWait.UntilAsync(() => registry.QueueLength("2") == 1, "task3 took key 1 and queued on key 2");
         Assert.False(task3.IsCompleted, "key 2 is still busy");
-        Assert.Equal(1, registry.QueueLength("2"));
         gate2.SetResult();
         await task2.Bounded();
         await using (var both = await task3.Bounded())
