@@ -116,7 +116,7 @@ public sealed class SynchronizationContextTests
     };
 
     /// <summary>Counts posts and runs them on the thread pool.</summary>
-    private sealed class CountingContext : SynchronizationContext
+    internal sealed class CountingContext : SynchronizationContext
     {
         private int _posts;
 
