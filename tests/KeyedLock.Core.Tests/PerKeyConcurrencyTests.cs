@@ -1,3 +1,5 @@
+using KeyedLock.Internal;
+
 namespace KeyedLock.Tests;
 
 public sealed class PerKeyConcurrencyTests
@@ -62,6 +64,57 @@ public sealed class PerKeyConcurrencyTests
         (await w1.Bounded()).Dispose();
         (await w2.Bounded()).Dispose();
         Assert.Equal(0, registry.Count);
+    }
+
+    [Theory]
+    [InlineData(int.MaxValue)]
+    [InlineData(1_000_000)]
+    [InlineData(7)]
+    public async Task ConcurrencyN_HolderSlotsGrowWithTheHolders_NotWithTheLimit(int limit)
+    {
+        using var registry = new KeyedLockRegistry(new KeyedLockOptions { MaxConcurrencyPerKey = limit });
+        var count = Math.Min(limit, 300);
+        var holders = new List<KeyedLockLease>();
+        for (var i = 0; i < count; i++)
+        {
+            var acquiring = registry.AcquireAsync("k");
+            Assert.True(acquiring.IsCompletedSuccessfully, $"holder {i + 1} is below the limit {limit}: granted at once");
+            holders.Add(await acquiring.Bounded());
+        }
+
+        var entry = (LockEntry)holders[0].Owner!;
+        var slots = entry.HolderSlots;
+        Assert.InRange(slots, count, Math.Max(LockEntry.InitialHolderSlots, count * 2));
+        Assert.All(holders, h => Assert.True(h.IsHeld));
+
+        // Released out of order, the freed slots are found again, and the others stay held.
+        for (var i = 0; i < count; i += 2)
+        {
+            holders[i].Dispose();
+            Assert.False(holders[i].IsHeld);
+        }
+
+        Assert.All(holders.Where((_, i) => i % 2 == 1), h => Assert.True(h.IsHeld));
+        for (var i = 0; i < count; i += 2)
+        {
+            var again = registry.AcquireAsync("k");
+            Assert.True(again.IsCompletedSuccessfully);
+            holders[i] = await again.Bounded();
+        }
+
+        Assert.Equal(slots, entry.HolderSlots);
+        var next = registry.AcquireAsync("k");
+        Assert.Equal(limit > count, next.IsCompletedSuccessfully); // at the limit, the next one waits
+        foreach (var holder in holders)
+        {
+            holder.Dispose();
+        }
+
+        (await next.Bounded()).Dispose();
+        Assert.Equal(0, registry.Count);
+
+        // An emptied entry does not keep a burst's slots for the next key that reuses it.
+        Assert.True(entry.HolderSlots <= LockEntry.MaxIdleHolderSlots, $"{entry.HolderSlots} slots kept");
     }
 
     [Fact]

@@ -10,11 +10,23 @@ namespace KeyedLock.Internal;
 /// </summary>
 internal sealed class LockEntry : KeyedLockLeaseOwner
 {
+    /// <summary>Holder slots a multi-holder entry starts with; they double as holders arrive, up to the limit.</summary>
+    internal const int InitialHolderSlots = 4;
+
+    /// <summary>An entry that becomes empty with more slots than this goes back to <see cref="InitialHolderSlots"/>.</summary>
+    internal const int MaxIdleHolderSlots = 64;
+
     private readonly KeyedLockRegistry _registry;
     private long _holderId;          // the holder when MaxConcurrencyPerKey == 1
     private long _holderSince;
-    private readonly long[]? _holderIds;     // the holders when MaxConcurrencyPerKey > 1 (0 = free slot)
-    private readonly long[]? _holderSinces;
+
+    // The holders when MaxConcurrencyPerKey > 1 (0 = free slot). The arrays grow with the holders actually present
+    // (a limit of int.MaxValue must not allocate int.MaxValue slots per key); a grown array is published after its
+    // copy, so a reader without the gate sees either array with every holder it had. Every slot below
+    // _firstFreeSlot is taken, so filling the slots is linear.
+    private long[]? _holderIds;
+    private long[]? _holderSinces;
+    private int _firstFreeSlot;
 
     internal LockEntry(KeyedLockRegistry registry, LockStripe stripe)
     {
@@ -22,10 +34,12 @@ internal sealed class LockEntry : KeyedLockLeaseOwner
         Stripe = stripe;
         if (registry.MaxConcurrencyPerKey > 1)
         {
-            _holderIds = new long[registry.MaxConcurrencyPerKey];
-            _holderSinces = new long[registry.MaxConcurrencyPerKey];
+            ResetHolderSlots();
         }
     }
+
+    /// <summary>The holder slots allocated right now (for tests).</summary>
+    internal int HolderSlots => _holderIds?.Length ?? 1;
 
     internal LockStripe Stripe { get; }
 
@@ -61,17 +75,48 @@ internal sealed class LockEntry : KeyedLockLeaseOwner
             return;
         }
 
-        for (var i = 0; i < _holderIds.Length; i++)
+        var ids = _holderIds;
+        var slot = _firstFreeSlot;
+        while (slot < ids.Length && ids[slot] != 0)
         {
-            if (_holderIds[i] == 0)
-            {
-                _holderIds[i] = id;
-                _holderSinces![i] = since;
-                return;
-            }
+            slot++;
         }
 
-        throw new InvalidOperationException("KeyedLock invariant broken: more holders than MaxConcurrencyPerKey.");
+        if (slot == ids.Length)
+        {
+            ids = GrowHolderSlots();
+        }
+
+        _holderSinces![slot] = since;
+        ids[slot] = id;
+        _firstFreeSlot = slot + 1;
+    }
+
+    /// <summary>Doubles the holder slots (up to the limit); every slot was taken. Call under the gate.</summary>
+    private long[] GrowHolderSlots()
+    {
+        var ids = _holderIds!;
+        if (ids.Length >= _registry.MaxConcurrencyPerKey)
+        {
+            throw new InvalidOperationException("KeyedLock invariant broken: more holders than MaxConcurrencyPerKey.");
+        }
+
+        var size = (int)Math.Min(ids.Length * 2L, _registry.MaxConcurrencyPerKey);
+        var sinces = new long[size];
+        _holderSinces.AsSpan().CopyTo(sinces);
+        var grown = new long[size];
+        ids.AsSpan().CopyTo(grown);
+        _holderSinces = sinces;
+        Volatile.Write(ref _holderIds, grown);
+        return grown;
+    }
+
+    private void ResetHolderSlots()
+    {
+        var size = Math.Min(_registry.MaxConcurrencyPerKey, InitialHolderSlots);
+        _holderSinces = new long[size];
+        Volatile.Write(ref _holderIds, new long[size]);
+        _firstFreeSlot = 0;
     }
 
     /// <summary>Removes the holder <paramref name="id"/>; false when it is not a holder (already released). Call under the gate.</summary>
@@ -90,13 +135,23 @@ internal sealed class LockEntry : KeyedLockLeaseOwner
         }
         else
         {
-            for (var i = 0; i < _holderIds.Length; i++)
+            var ids = _holderIds;
+            for (var i = 0; i < ids.Length; i++)
             {
-                if (_holderIds[i] == id && id != 0)
+                if (ids[i] == id && id != 0)
                 {
                     since = _holderSinces![i];
-                    _holderIds[i] = 0;
+                    ids[i] = 0;
                     Holders--;
+                    if (Holders == 0 && Queued == 0 && ids.Length > MaxIdleHolderSlots)
+                    {
+                        ResetHolderSlots(); // the entry is about to be pooled: do not keep a burst's slots for another key
+                    }
+                    else if (i < _firstFreeSlot)
+                    {
+                        _firstFreeSlot = i;
+                    }
+
                     return true;
                 }
             }
@@ -109,14 +164,15 @@ internal sealed class LockEntry : KeyedLockLeaseOwner
     /// <summary>Whether <paramref name="id"/> holds this entry. Safe without the gate (reads a 64-bit id).</summary>
     internal bool HoldsUnsafe(long id)
     {
-        if (_holderIds is null)
+        var ids = Volatile.Read(ref _holderIds);
+        if (ids is null)
         {
             return Volatile.Read(ref _holderId) == id;
         }
 
-        for (var i = 0; i < _holderIds.Length; i++)
+        for (var i = 0; i < ids.Length; i++)
         {
-            if (Volatile.Read(ref _holderIds[i]) == id)
+            if (Volatile.Read(ref ids[i]) == id)
             {
                 return true;
             }

@@ -301,7 +301,7 @@ public sealed class RateLimitingParityTests
 
     // ConcurrencyLimiterTests.LargeAcquiresAndQueuesDoNotIntegerOverflow (PermitLimit = QueueLimit = int.MaxValue):
     // the largest limits the options accept must work like any other.
-    [Fact(Skip = "library bug: MaxConcurrencyPerKey = int.MaxValue passes validation, then every acquisition throws OutOfMemoryException (LockEntry preallocates one holder slot per permitted holder)")]
+    [Fact]
     public async Task TheLargestLimits_WorkLikeAnyOther()
     {
         using var registry = new KeyedLockRegistry(new KeyedLockOptions { MaxConcurrencyPerKey = int.MaxValue, MaxQueueLengthPerKey = int.MaxValue });
