@@ -45,6 +45,14 @@ internal sealed class CrossInstanceIdempotency(Func<IAsyncDisposable, IAsyncDisp
             context.Response.Headers.Location = $"/payments/{id}";
             return Results.Json(new { payment = id, instance = name }, statusCode: StatusCodes.Status201Created);
         }).Idempotent();
+        app.MapPost("/op/{id}", async (HttpContext context) =>
+        {
+            var id = context.Request.Headers["X-Req"].ToString();
+            _entered.Writer.TryWrite(id);
+            await Gate(id).Task.WaitAsync(context.RequestAborted);
+            _runs.Enqueue($"{name}:{id}");
+            return Results.Ok();
+        }).SerializeBy("route:id");
 
         await app.StartAsync().Bounded();
         var instance = new Instance(app, app.GetTestClient());
@@ -104,6 +112,44 @@ internal sealed class CrossInstanceIdempotency(Func<IAsyncDisposable, IAsyncDisp
         Assert.Equal("application/problem+json", second.Content.Headers.ContentType?.MediaType);
         Assert.Equal(["a:r1"], _runs);
     }
+
+    /// <summary>
+    /// Requests that wait for a key (one serialized, one idempotent duplicate) when the lock provider is disposed (a
+    /// host stopping with requests still queued) get 503 ProblemDetails, not 500, and their handlers never run.
+    /// <paramref name="waitingKeys"/> reads how many keys have a request waiting in the instance.
+    /// </summary>
+    internal async Task DisposedWhileRequestsWaitAsync(Instance a, Func<IServiceProvider, int> waitingKeys)
+    {
+        var holder = a.Client.SendAsync(Op("r1"));
+        Assert.Equal("r1", await _entered.Reader.ReadAsync().AsTask().Bounded());
+        var original = a.Client.SendAsync(Pay("r2", "k1"));
+        Assert.Equal("r2", await _entered.Reader.ReadAsync().AsTask().Bounded());
+        var waiting = a.Client.SendAsync(Op("r3"));
+        var duplicate = a.Client.SendAsync(Pay("r4", "k1"));
+        await TestWait.UntilAsync(() => waitingKeys(a.App.Services) == 2, "both requests wait for their keys");
+
+        await ((IAsyncDisposable)a.App.Services.GetRequiredService<IKeyedLockProvider>()).DisposeAsync().AsTask().Bounded();
+
+        foreach (var (request, reason) in new[] { (waiting, "keyedlock_unavailable"), (duplicate, "keyedlock_unavailable") })
+        {
+            using var response = await request.Bounded();
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+            Assert.Contains(reason, await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        // The holders lost their leases with the provider: they are answered too, and no waiting handler ran.
+        Release("r1");
+        Release("r2");
+        using var held = await holder.Bounded();
+        using var first = await original.Bounded();
+        Assert.NotEqual(HttpStatusCode.InternalServerError, held.StatusCode);
+        Assert.NotEqual(HttpStatusCode.InternalServerError, first.StatusCode);
+        Assert.DoesNotContain(_runs, r => r.EndsWith(":r3", StringComparison.Ordinal) || r.EndsWith(":r4", StringComparison.Ordinal));
+        Assert.False(_entered.Reader.TryRead(out _));
+    }
+
+    private static HttpRequestMessage Op(string id) => new(HttpMethod.Post, "/op/1") { Headers = { { "X-Req", id } } };
 
     private static HttpRequestMessage Pay(string id, string key, int amount = 60) => new(HttpMethod.Post, "/pay/1")
     {

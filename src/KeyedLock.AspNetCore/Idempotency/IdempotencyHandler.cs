@@ -145,8 +145,9 @@ internal sealed class IdempotencyHandler
             await _rejections.WriteAsync(context, plan, IdempotencyRejectionReason.InProgress, null, ex).ConfigureAwait(false);
             return;
         }
-        catch (KeyedLockUnavailableException ex)
+        catch (Exception ex) when (ex is KeyedLockUnavailableException or ObjectDisposedException)
         {
+            // Unreachable, or disposed while this duplicate waited (the host stopped): it did not run; retrying is safe.
             await _rejections.WriteAsync(context, plan, IdempotencyRejectionReason.Unavailable, null, ex).ConfigureAwait(false);
             return;
         }

@@ -116,6 +116,14 @@ internal sealed class KeyedSerializationHandler
             await _rejections.WriteAsync(context, plan, reason, owners![Math.Max(0, Array.IndexOf(keys, ex.Key))], null, ex, started).ConfigureAwait(false);
             return;
         }
+        catch (ObjectDisposedException ex)
+        {
+            // The lock provider was disposed while this request waited (the host stopped with requests still queued):
+            // the request did not run, and retrying it on another instance is safe.
+            ExitQueues(plan, keys, owners!);
+            await _rejections.WriteAsync(context, plan, KeyedSerializationRejectionReason.Unavailable, owners![0], null, ex, started).ConfigureAwait(false);
+            return;
+        }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             ExitQueues(plan, keys, owners!);

@@ -37,6 +37,12 @@ public sealed class CrossInstanceIdempotencyTests : PostgresTestBase
     public async Task SameKey_DifferentRequest_OnTheOtherInstance_Gets422()
         => await _scenarios.DifferentRequestGets422Async((await StartInstanceAsync("a")).Instance, (await StartInstanceAsync("b")).Instance);
 
+    [PostgresFact]
+    public async Task ProviderDisposedWhileRequestsWait_TheyGet503_NotA500()
+        => await _scenarios.DisposedWhileRequestsWaitAsync(
+            (await StartInstanceAsync("a")).Instance,
+            services => services.GetRequiredService<PostgresKeyedLockProvider>().WaitingKeys);
+
     private async Task<(CrossInstanceIdempotency.Instance Instance, string ApplicationName)> StartInstanceAsync(string name)
     {
         var applicationName = TestDatabase.UniqueName("idem-" + name);

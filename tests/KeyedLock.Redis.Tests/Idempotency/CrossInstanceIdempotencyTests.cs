@@ -34,6 +34,12 @@ public sealed class CrossInstanceIdempotencyTests : RedisTestBase
     public async Task SameKey_DifferentRequest_OnTheOtherInstance_Gets422()
         => await _scenarios.DifferentRequestGets422Async(await StartInstanceAsync("a"), await StartInstanceAsync("b"));
 
+    [RedisFact]
+    public async Task ProviderDisposedWhileRequestsWait_TheyGet503_NotA500()
+        => await _scenarios.DisposedWhileRequestsWaitAsync(
+            await StartInstanceAsync("a"),
+            services => services.GetRequiredService<RedisKeyedLockProvider>().WaitingKeys);
+
     /// <summary>How many lock queues under the namespace hold exactly one waiter.</summary>
     private async Task<long> QueuesOfOneWaiterAsync()
     {
