@@ -1,5 +1,6 @@
 using System.Text;
 using KeyedLock.Idempotency;
+using KeyedLock.Postgres.Internal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
@@ -54,7 +55,7 @@ public sealed class PostgresIdempotencyStore : IIdempotencyStore, IAsyncDisposab
         _dataSource = dataSource;
         _ownsDataSource = ownsDataSource;
         _logger = logger ?? NullLogger.Instance;
-        var table = _options.TableName;
+        var table = SqlIdentifier.Quote(_options.TableName);
         _select = $"SELECT value FROM {table} WHERE key = @key AND expires_at > @now";
         _insert =
             $"INSERT INTO {table} AS t (key, value, expires_at) VALUES (@key, @value, @expires) " +
@@ -129,8 +130,9 @@ public sealed class PostgresIdempotencyStore : IIdempotencyStore, IAsyncDisposab
                 return;
             }
 
-            var table = _options.TableName;
-            var index = table[(table.LastIndexOf('.') + 1)..] + "_expires_at_idx";
+            var name = _options.TableName;
+            var table = SqlIdentifier.Quote(name);
+            var index = SqlIdentifier.Quote(name[(name.LastIndexOf('.') + 1)..] + "_expires_at_idx");
             await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
 
@@ -138,7 +140,7 @@ public sealed class PostgresIdempotencyStore : IIdempotencyStore, IAsyncDisposab
             // catalog): take a transaction-level advisory lock on the table name first.
             await using (var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock(@id)", connection, transaction))
             {
-                command.Parameters.Add(new NpgsqlParameter<long>("id", DdlLockId(table)));
+                command.Parameters.Add(new NpgsqlParameter<long>("id", DdlLockId(name)));
                 await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
 
@@ -156,7 +158,7 @@ public sealed class PostgresIdempotencyStore : IIdempotencyStore, IAsyncDisposab
                 command.Parameters.Add(new NpgsqlParameter<string>("table", table));
                 if ((long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))! != 3)
                 {
-                    throw new InvalidOperationException($"The table {table} exists with another layout than (key, value, expires_at); it may be an idempotency table of an earlier version. Use another TableName, or drop it.");
+                    throw new InvalidOperationException($"The table {name} exists with another layout than (key, value, expires_at); it may be an idempotency table of an earlier version. Use another TableName, or drop it.");
                 }
             }
 
@@ -199,7 +201,9 @@ public sealed class PostgresIdempotencyStore : IIdempotencyStore, IAsyncDisposab
         }
 
         var due = Interlocked.Read(ref _nextCleanupTicks);
-        if (now.UtcTicks < due || Interlocked.CompareExchange(ref _nextCleanupTicks, (now + _options.CleanupInterval).UtcTicks, due) != due)
+        // An interval that reaches past the end of time means: not again.
+        var next = now.UtcTicks > DateTimeOffset.MaxValue.UtcTicks - _options.CleanupInterval.Ticks ? long.MaxValue : (now + _options.CleanupInterval).UtcTicks;
+        if (now.UtcTicks < due || Interlocked.CompareExchange(ref _nextCleanupTicks, next, due) != due)
         {
             return;
         }
