@@ -13,8 +13,8 @@ public sealed partial class PostgresKeyedLockOptions
 
     /// <summary>
     /// Mixed into every key's advisory lock id, so that applications (or environments) sharing one database do not
-    /// lock each other's keys. Instances that must exclude each other need the same namespace. Default
-    /// <c>keyedlock</c>.
+    /// lock each other's keys. Instances that must exclude each other need the same namespace. No NUL character.
+    /// Default <c>keyedlock</c>.
     /// </summary>
     public string KeyNamespace { get; set; } = DefaultKeyNamespace;
 
@@ -80,6 +80,13 @@ public sealed partial class PostgresKeyedLockOptions
     internal void Validate()
     {
         ArgumentNullException.ThrowIfNull(KeyNamespace, nameof(KeyNamespace));
+
+        // A keyed semaphore's slot and turnstile locks live in the namespaces "<namespace>\0slot<i>" and
+        // "<namespace>\0turnstile": a namespace with a NUL could be one of them, and share their locks.
+        if (KeyNamespace.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new ArgumentException("KeyNamespace must not contain a NUL character.", nameof(KeyNamespace));
+        }
         if (!SequenceNamePattern().IsMatch(FencingSequenceName ?? string.Empty))
         {
             throw new ArgumentException($"FencingSequenceName '{FencingSequenceName}' must be an identifier or schema.identifier made of letters, digits and underscores.", nameof(FencingSequenceName));

@@ -97,6 +97,19 @@ public sealed class OptionLimitsTests : PostgresTestBase
         using var ok = new PostgresKeyedLockProvider(dataSource, new PostgresKeyedLockOptions { LostLockCheckInterval = TimeSpan.FromMilliseconds(1), ProbeTimeout = TimeSpan.FromMilliseconds(1) });
     }
 
+    [Fact]
+    public void ANamespaceWithANul_IsRefused_SoThatItCannotShareTheSlotLocksOfAnotherNamespace()
+    {
+        // The second slot of a keyed semaphore in namespace N is the lock of the same key in namespace "N\0slot1"
+        // (its turnstile: "N\0turnstile"): a provider there would share those locks with N's semaphore.
+        using var dataSource = NpgsqlDataSource.Create("Host=127.0.0.1");
+        foreach (var suffix in new[] { "\0slot1", "\0turnstile", "\0" })
+        {
+            var ex = Assert.Throws<ArgumentException>(() => new PostgresKeyedLockProvider(dataSource, new PostgresKeyedLockOptions { KeyNamespace = "n" + suffix }));
+            Assert.Equal("KeyNamespace", ex.ParamName);
+        }
+    }
+
     [PostgresFact]
     public async Task TheLargestKeyedSemaphore_ServesAcquisitions()
     {
