@@ -27,6 +27,15 @@ namespace KeyedLock.Postgres;
 /// </remarks>
 public sealed class PostgresIdempotencyStore : IIdempotencyStore, IAsyncDisposable, IDisposable
 {
+    /// <summary>
+    /// The longest key in UTF-8 bytes: PostgreSQL cannot index a key much longer (about 2.7 KB once compressed), so a
+    /// longer one is refused by the lookup as well as by the write, and a request never runs only to find that its
+    /// response cannot be stored (which would let its duplicate run again).
+    /// </summary>
+    internal const int MaxKeyBytes = 2048;
+
+    private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
     private readonly PostgresIdempotencyStoreOptions _options;
@@ -64,9 +73,10 @@ public sealed class PostgresIdempotencyStore : IIdempotencyStore, IAsyncDisposab
     }
 
     /// <inheritdoc />
+    /// <exception cref="ArgumentException"><paramref name="key"/> cannot be stored in PostgreSQL (see <see cref="ValidateKey"/>).</exception>
     public async ValueTask<byte[]?> GetAsync(string key, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(key);
+        ValidateKey(key);
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         await using var command = _dataSource.CreateCommand(_select);
         command.Parameters.Add(new NpgsqlParameter<string>("key", key));
@@ -76,9 +86,10 @@ public sealed class PostgresIdempotencyStore : IIdempotencyStore, IAsyncDisposab
     }
 
     /// <inheritdoc />
+    /// <exception cref="ArgumentException"><paramref name="key"/> cannot be stored in PostgreSQL (see <see cref="ValidateKey"/>).</exception>
     public async ValueTask<bool> TryAddAsync(string key, ReadOnlyMemory<byte> value, DateTimeOffset expiresAt, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(key);
+        ValidateKey(key);
         if (expiresAt <= now)
         {
             return false;
@@ -216,6 +227,35 @@ public sealed class PostgresIdempotencyStore : IIdempotencyStore, IAsyncDisposab
         {
             // The record is stored; the next interval tries the cleanup again.
             _logger.LogWarning(ex, "Deleting expired idempotency records from {Table} failed.", _options.TableName);
+        }
+    }
+
+    /// <summary>
+    /// Refuses, before any round trip, a key that PostgreSQL <c>text</c> cannot hold (a NUL, a lone surrogate) or that
+    /// is longer than <see cref="MaxKeyBytes"/> in UTF-8: lookups and writes fail alike, so the caller fails closed
+    /// before it runs the request.
+    /// </summary>
+    private static void ValidateKey(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        if (key.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new ArgumentException("The idempotency key contains a NUL character, which PostgreSQL text cannot hold.", nameof(key));
+        }
+
+        int bytes;
+        try
+        {
+            bytes = s_strictUtf8.GetByteCount(key);
+        }
+        catch (EncoderFallbackException ex)
+        {
+            throw new ArgumentException("The idempotency key contains a lone surrogate, which PostgreSQL text cannot hold.", nameof(key), ex);
+        }
+
+        if (bytes > MaxKeyBytes)
+        {
+            throw new ArgumentException($"The idempotency key is {bytes} UTF-8 bytes long; the PostgreSQL store keeps keys of at most {MaxKeyBytes} bytes.", nameof(key));
         }
     }
 
