@@ -13,8 +13,8 @@ public sealed partial class PostgresKeyedLockOptions
 
     /// <summary>
     /// Mixed into every key's advisory lock id, so that applications (or environments) sharing one database do not
-    /// lock each other's keys. Instances that must exclude each other need the same namespace. Default
-    /// <c>keyedlock</c>.
+    /// lock each other's keys. Instances that must exclude each other need the same namespace. No NUL character.
+    /// Default <c>keyedlock</c>.
     /// </summary>
     public string KeyNamespace { get; set; } = DefaultKeyNamespace;
 
@@ -41,14 +41,15 @@ public sealed partial class PostgresKeyedLockOptions
     /// connection listens for it; a holder that hears nothing for this interval plus <see cref="ProbeTimeout"/>
     /// counts as lost. One statement per instance per interval, whatever the number of leases.
     /// The heartbeat uses one more connection of the pool per instance. <see cref="Timeout.InfiniteTimeSpan"/> turns
-    /// the heartbeat off (the pending read stays). Default 200 ms.
+    /// the heartbeat off (the pending read stays). Between 1 ms and a day; default 200 ms.
     /// </summary>
     public TimeSpan LostLockCheckInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>
     /// How late a heartbeat may be before a holding connection counts as lost (see
-    /// <see cref="LostLockCheckInterval"/>): silent loss is noticed within the interval plus this. Default 500 ms
-    /// (with the default interval: within 700 ms).
+    /// <see cref="LostLockCheckInterval"/>): silent loss is noticed within the interval plus this. It must exceed the
+    /// round trip to the server and its jitter. Between 1 ms and an hour; default 500 ms (with the default interval:
+    /// within 700 ms).
     /// </summary>
     public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
 
@@ -79,19 +80,28 @@ public sealed partial class PostgresKeyedLockOptions
     internal void Validate()
     {
         ArgumentNullException.ThrowIfNull(KeyNamespace, nameof(KeyNamespace));
+
+        // A keyed semaphore's slot and turnstile locks live in the namespaces "<namespace>\0slot<i>" and
+        // "<namespace>\0turnstile": a namespace with a NUL could be one of them, and share their locks.
+        if (KeyNamespace.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new ArgumentException("KeyNamespace must not contain a NUL character.", nameof(KeyNamespace));
+        }
         if (!SequenceNamePattern().IsMatch(FencingSequenceName ?? string.Empty))
         {
             throw new ArgumentException($"FencingSequenceName '{FencingSequenceName}' must be an identifier or schema.identifier made of letters, digits and underscores.", nameof(FencingSequenceName));
         }
 
-        if (LostLockCheckInterval != Timeout.InfiniteTimeSpan && (LostLockCheckInterval <= TimeSpan.Zero || LostLockCheckInterval > TimeSpan.FromDays(1)))
+        // The timers count whole milliseconds: a shorter interval would round to 0 (a timer that fires once, a grace
+        // that is over at once), and every lease held longer than one interval would be taken for lost.
+        if (LostLockCheckInterval != Timeout.InfiniteTimeSpan && (LostLockCheckInterval < TimeSpan.FromMilliseconds(1) || LostLockCheckInterval > TimeSpan.FromDays(1)))
         {
-            throw new ArgumentOutOfRangeException(nameof(LostLockCheckInterval), LostLockCheckInterval, "LostLockCheckInterval must be positive (at most a day) or Timeout.InfiniteTimeSpan.");
+            throw new ArgumentOutOfRangeException(nameof(LostLockCheckInterval), LostLockCheckInterval, "LostLockCheckInterval must be between 1 ms and a day, or Timeout.InfiniteTimeSpan.");
         }
 
-        if (ProbeTimeout <= TimeSpan.Zero || ProbeTimeout > TimeSpan.FromHours(1))
+        if (ProbeTimeout < TimeSpan.FromMilliseconds(1) || ProbeTimeout > TimeSpan.FromHours(1))
         {
-            throw new ArgumentOutOfRangeException(nameof(ProbeTimeout), ProbeTimeout, "ProbeTimeout must be positive (at most an hour).");
+            throw new ArgumentOutOfRangeException(nameof(ProbeTimeout), ProbeTimeout, "ProbeTimeout must be between 1 ms and an hour.");
         }
 
         if (MaxConcurrencyPerKey is < 1 or > 1024)

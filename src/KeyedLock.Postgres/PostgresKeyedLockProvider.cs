@@ -40,6 +40,10 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
 {
 
     private const int UnlockTimeoutSeconds = 5;
+
+    // How long a disposal waits for the acquisitions and releases on their way: a cancelled statement ends within
+    // Npgsql's cancellation timeout, then its unlock runs (two tries of UnlockTimeoutSeconds at most).
+    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds((2 * UnlockTimeoutSeconds) + 5);
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
     private readonly PostgresKeyedLockOptions _options;
@@ -55,10 +59,12 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
     // gave its connection back, so that one instance uses one holding and one waiting lock connection per key.
     private readonly ConcurrentDictionary<string, Task> _releasing = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _disposing = new();
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly LeaseHeartbeat _heartbeat;
     private readonly SlotLocks? _slots;
     private volatile bool _sequenceReady;
     private long _lastId;
+    private int _inFlight; // acquisitions in the second tier and releases on their way
     private int _disposed;
 
     /// <summary>Creates a provider on <paramref name="dataSource"/> (which the caller keeps owning and disposing).</summary>
@@ -83,7 +89,7 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
         _logger = logger ?? NullLogger.Instance;
         _metrics = new RegistryMetrics(meterFactory, () => _active.Count + WaitingKeys);
         _keys = new AdvisoryLockKey(_options.KeyNamespace);
-        _sequence = _options.UseFencingTokens ? _options.FencingSequenceName : null;
+        _sequence = _options.UseFencingTokens ? SqlIdentifier.Quote(_options.FencingSequenceName) : null;
         _slots = _options.MaxConcurrencyPerKey > 1 ? new SlotLocks(_options.KeyNamespace, _keys, _options.MaxConcurrencyPerKey, _sequence) : null;
         _heartbeat = new LeaseHeartbeat(_dataSource, $"keyedlock_hb_{Guid.NewGuid():N}", _options.LostLockCheckInterval, _options.ProbeTimeout, () => !_active.IsEmpty);
 
@@ -137,9 +143,9 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
         => KeyedLockMultiKey.AcquireAllAsync(this, keys, timeout, _time, cancellationToken);
 
     /// <summary>
-    /// Stops waiting acquisitions (they throw <see cref="ObjectDisposedException"/>), releases the advisory locks of
-    /// held leases (their <see cref="KeyedLockLease.LostToken"/> fires), and disposes the data source if the provider
-    /// created it.
+    /// Stops waiting acquisitions (they throw <see cref="ObjectDisposedException"/>, and their sessions wait for
+    /// nothing on the server, before this returns), releases the advisory locks of held leases (their
+    /// <see cref="KeyedLockLease.LostToken"/> fires), and disposes the data source if the provider created it.
     /// </summary>
     /// <returns>A task that completes when everything is released.</returns>
     public async ValueTask DisposeAsync()
@@ -150,6 +156,22 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
         }
 
         await _disposing.CancelAsync().ConfigureAwait(false);
+
+        // A lock statement already sent may still wait or be granted on the server, and a release may be on its way:
+        // let them end (a cancelled wait unlocks its session, a lease granted meanwhile is released, not handed out)
+        // before the held leases are released and an owned data source closes.
+        if (Volatile.Read(ref _inFlight) != 0)
+        {
+            try
+            {
+                await _drained.Task.WaitAsync(DrainTimeout).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // A statement stuck on a dead path: its session ends with the connection, and the server drops its locks.
+            }
+        }
+
         foreach (var lease in _active.Keys)
         {
             lease.MarkLost(null);
@@ -198,6 +220,7 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
     /// <summary>Records a release of <paramref name="key"/> in flight; complete the returned source when the connection is back.</summary>
     internal TaskCompletionSource OnReleasing(string key)
     {
+        Interlocked.Increment(ref _inFlight);
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _releasing[key] = done.Task;
         return done;
@@ -207,6 +230,7 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
     {
         _releasing.TryRemove(new KeyValuePair<string, Task>(key, done.Task));
         done.TrySetResult();
+        ExitInFlight();
     }
 
     internal void OnLost(PostgresLease lease, Exception? reason)
@@ -288,8 +312,45 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
         }
     }
 
-    /// <summary>The second tier: a connection waits for the advisory lock. Null when the timeout elapsed.</summary>
+    /// <summary>
+    /// The second tier, counted in flight so that a disposal waits for it to end on the server. Null when the timeout
+    /// elapsed. A lease granted while the provider is being disposed is released, never handed out.
+    /// </summary>
     private async Task<PostgresLease?> AcquireRemoteAsync(string key, TimeSpan timeout, long started, CancellationToken token)
+    {
+        Interlocked.Increment(ref _inFlight);
+        try
+        {
+            if (_disposing.IsCancellationRequested)
+            {
+                throw new OperationCanceledException(_disposing.Token);
+            }
+
+            var lease = await WaitInPostgresAsync(key, timeout, started, token).ConfigureAwait(false);
+            if (lease is not null && _disposing.IsCancellationRequested)
+            {
+                await lease.ToLease().DisposeAsync().ConfigureAwait(false);
+                throw new OperationCanceledException(_disposing.Token);
+            }
+
+            return lease;
+        }
+        finally
+        {
+            ExitInFlight();
+        }
+    }
+
+    private void ExitInFlight()
+    {
+        if (Interlocked.Decrement(ref _inFlight) == 0 && _disposing.IsCancellationRequested)
+        {
+            _drained.TrySetResult();
+        }
+    }
+
+    /// <summary>A connection waits for the advisory lock. Null when the timeout elapsed.</summary>
+    private async Task<PostgresLease?> WaitInPostgresAsync(string key, TimeSpan timeout, long started, CancellationToken token)
     {
         for (var attempt = 0; ; attempt++)
         {

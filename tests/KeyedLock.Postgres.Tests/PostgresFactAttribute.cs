@@ -14,3 +14,15 @@ public sealed class PostgresFactAttribute : FactAttribute
         }
     }
 }
+
+/// <summary>A theory that needs PostgreSQL: skipped and failing like <see cref="PostgresFactAttribute"/>.</summary>
+public sealed class PostgresTheoryAttribute : TheoryAttribute
+{
+    public PostgresTheoryAttribute()
+    {
+        if (!TestDatabase.IsConfigured && !TestDatabase.IsCi)
+        {
+            Skip = "KEYEDLOCK_PG_CONNECTION is not set (run ./build.sh test, which starts a throwaway PostgreSQL).";
+        }
+    }
+}

@@ -1,5 +1,6 @@
 using System.Text;
 using KeyedLock.Idempotency;
+using KeyedLock.Postgres.Internal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
@@ -26,6 +27,15 @@ namespace KeyedLock.Postgres;
 /// </remarks>
 public sealed class PostgresIdempotencyStore : IIdempotencyStore, IAsyncDisposable, IDisposable
 {
+    /// <summary>
+    /// The longest key in UTF-8 bytes: PostgreSQL cannot index a key much longer (about 2.7 KB once compressed), so a
+    /// longer one is refused by the lookup as well as by the write, and a request never runs only to find that its
+    /// response cannot be stored (which would let its duplicate run again).
+    /// </summary>
+    internal const int MaxKeyBytes = 2048;
+
+    private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
     private readonly PostgresIdempotencyStoreOptions _options;
@@ -54,7 +64,7 @@ public sealed class PostgresIdempotencyStore : IIdempotencyStore, IAsyncDisposab
         _dataSource = dataSource;
         _ownsDataSource = ownsDataSource;
         _logger = logger ?? NullLogger.Instance;
-        var table = _options.TableName;
+        var table = SqlIdentifier.Quote(_options.TableName);
         _select = $"SELECT value FROM {table} WHERE key = @key AND expires_at > @now";
         _insert =
             $"INSERT INTO {table} AS t (key, value, expires_at) VALUES (@key, @value, @expires) " +
@@ -63,9 +73,10 @@ public sealed class PostgresIdempotencyStore : IIdempotencyStore, IAsyncDisposab
     }
 
     /// <inheritdoc />
+    /// <exception cref="ArgumentException"><paramref name="key"/> cannot be stored in PostgreSQL (see <see cref="ValidateKey"/>).</exception>
     public async ValueTask<byte[]?> GetAsync(string key, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(key);
+        ValidateKey(key);
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         await using var command = _dataSource.CreateCommand(_select);
         command.Parameters.Add(new NpgsqlParameter<string>("key", key));
@@ -75,9 +86,10 @@ public sealed class PostgresIdempotencyStore : IIdempotencyStore, IAsyncDisposab
     }
 
     /// <inheritdoc />
+    /// <exception cref="ArgumentException"><paramref name="key"/> cannot be stored in PostgreSQL (see <see cref="ValidateKey"/>).</exception>
     public async ValueTask<bool> TryAddAsync(string key, ReadOnlyMemory<byte> value, DateTimeOffset expiresAt, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(key);
+        ValidateKey(key);
         if (expiresAt <= now)
         {
             return false;
@@ -129,8 +141,9 @@ public sealed class PostgresIdempotencyStore : IIdempotencyStore, IAsyncDisposab
                 return;
             }
 
-            var table = _options.TableName;
-            var index = table[(table.LastIndexOf('.') + 1)..] + "_expires_at_idx";
+            var name = _options.TableName;
+            var table = SqlIdentifier.Quote(name);
+            var index = SqlIdentifier.Quote(name[(name.LastIndexOf('.') + 1)..] + "_expires_at_idx");
             await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
 
@@ -138,7 +151,7 @@ public sealed class PostgresIdempotencyStore : IIdempotencyStore, IAsyncDisposab
             // catalog): take a transaction-level advisory lock on the table name first.
             await using (var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock(@id)", connection, transaction))
             {
-                command.Parameters.Add(new NpgsqlParameter<long>("id", DdlLockId(table)));
+                command.Parameters.Add(new NpgsqlParameter<long>("id", DdlLockId(name)));
                 await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
 
@@ -156,7 +169,7 @@ public sealed class PostgresIdempotencyStore : IIdempotencyStore, IAsyncDisposab
                 command.Parameters.Add(new NpgsqlParameter<string>("table", table));
                 if ((long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))! != 3)
                 {
-                    throw new InvalidOperationException($"The table {table} exists with another layout than (key, value, expires_at); it may be an idempotency table of an earlier version. Use another TableName, or drop it.");
+                    throw new InvalidOperationException($"The table {name} exists with another layout than (key, value, expires_at); it may be an idempotency table of an earlier version. Use another TableName, or drop it.");
                 }
             }
 
@@ -199,7 +212,9 @@ public sealed class PostgresIdempotencyStore : IIdempotencyStore, IAsyncDisposab
         }
 
         var due = Interlocked.Read(ref _nextCleanupTicks);
-        if (now.UtcTicks < due || Interlocked.CompareExchange(ref _nextCleanupTicks, (now + _options.CleanupInterval).UtcTicks, due) != due)
+        // An interval that reaches past the end of time means: not again.
+        var next = now.UtcTicks > DateTimeOffset.MaxValue.UtcTicks - _options.CleanupInterval.Ticks ? long.MaxValue : (now + _options.CleanupInterval).UtcTicks;
+        if (now.UtcTicks < due || Interlocked.CompareExchange(ref _nextCleanupTicks, next, due) != due)
         {
             return;
         }
@@ -212,6 +227,35 @@ public sealed class PostgresIdempotencyStore : IIdempotencyStore, IAsyncDisposab
         {
             // The record is stored; the next interval tries the cleanup again.
             _logger.LogWarning(ex, "Deleting expired idempotency records from {Table} failed.", _options.TableName);
+        }
+    }
+
+    /// <summary>
+    /// Refuses, before any round trip, a key that PostgreSQL <c>text</c> cannot hold (a NUL, a lone surrogate) or that
+    /// is longer than <see cref="MaxKeyBytes"/> in UTF-8: lookups and writes fail alike, so the caller fails closed
+    /// before it runs the request.
+    /// </summary>
+    private static void ValidateKey(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        if (key.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new ArgumentException("The idempotency key contains a NUL character, which PostgreSQL text cannot hold.", nameof(key));
+        }
+
+        int bytes;
+        try
+        {
+            bytes = s_strictUtf8.GetByteCount(key);
+        }
+        catch (EncoderFallbackException ex)
+        {
+            throw new ArgumentException("The idempotency key contains a lone surrogate, which PostgreSQL text cannot hold.", nameof(key), ex);
+        }
+
+        if (bytes > MaxKeyBytes)
+        {
+            throw new ArgumentException($"The idempotency key is {bytes} UTF-8 bytes long; the PostgreSQL store keeps keys of at most {MaxKeyBytes} bytes.", nameof(key));
         }
     }
 
