@@ -59,12 +59,10 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
     // gave its connection back, so that one instance uses one holding and one waiting lock connection per key.
     private readonly ConcurrentDictionary<string, Task> _releasing = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _disposing = new();
-    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly LeaseHeartbeat _heartbeat;
     private readonly SlotLocks? _slots;
     private volatile bool _sequenceReady;
     private long _lastId;
-    private int _inFlight; // acquisitions in the second tier and releases on their way
     private int _disposed;
 
     /// <summary>Creates a provider on <paramref name="dataSource"/> (which the caller keeps owning and disposing).</summary>
@@ -159,18 +157,9 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
 
         // A lock statement already sent may still wait or be granted on the server, and a release may be on its way:
         // let them end (a cancelled wait unlocks its session, a lease granted meanwhile is released, not handed out)
-        // before the held leases are released and an owned data source closes.
-        if (Volatile.Read(ref _inFlight) != 0)
-        {
-            try
-            {
-                await _drained.Task.WaitAsync(DrainTimeout).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-                // A statement stuck on a dead path: its session ends with the connection, and the server drops its locks.
-            }
-        }
+        // before the held leases are released and an owned data source closes. A statement stuck on a dead path past
+        // the drain's timeout ends with its connection, and the server drops its locks.
+        await _acquisition.InFlight.DrainAsync(DrainTimeout, TimeProvider.System).ConfigureAwait(false);
 
         foreach (var lease in _active.Keys)
         {
@@ -220,7 +209,7 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
     /// <summary>Records a release of <paramref name="key"/> in flight; complete the returned source when the connection is back.</summary>
     internal TaskCompletionSource OnReleasing(string key)
     {
-        Interlocked.Increment(ref _inFlight);
+        _acquisition.InFlight.Enter();
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _releasing[key] = done.Task;
         return done;
@@ -230,7 +219,7 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
     {
         _releasing.TryRemove(new KeyValuePair<string, Task>(key, done.Task));
         done.TrySetResult();
-        ExitInFlight();
+        _acquisition.InFlight.Exit();
     }
 
     internal void OnLost(PostgresLease lease, Exception? reason)
@@ -313,44 +302,10 @@ public sealed class PostgresKeyedLockProvider : IKeyedLockProvider, IAsyncDispos
     }
 
     /// <summary>
-    /// The second tier, counted in flight so that a disposal waits for it to end on the server. Null when the timeout
-    /// elapsed. A lease granted while the provider is being disposed is released, never handed out.
+    /// The second tier: a connection waits for the advisory lock. Null when the timeout elapsed. (Counted in flight by
+    /// the shared acquisition, which also releases a lease granted while the provider is being disposed.)
     /// </summary>
     private async Task<PostgresLease?> AcquireRemoteAsync(string key, TimeSpan timeout, long started, CancellationToken token)
-    {
-        Interlocked.Increment(ref _inFlight);
-        try
-        {
-            if (_disposing.IsCancellationRequested)
-            {
-                throw new OperationCanceledException(_disposing.Token);
-            }
-
-            var lease = await WaitInPostgresAsync(key, timeout, started, token).ConfigureAwait(false);
-            if (lease is not null && _disposing.IsCancellationRequested)
-            {
-                await lease.ToLease().DisposeAsync().ConfigureAwait(false);
-                throw new OperationCanceledException(_disposing.Token);
-            }
-
-            return lease;
-        }
-        finally
-        {
-            ExitInFlight();
-        }
-    }
-
-    private void ExitInFlight()
-    {
-        if (Interlocked.Decrement(ref _inFlight) == 0 && _disposing.IsCancellationRequested)
-        {
-            _drained.TrySetResult();
-        }
-    }
-
-    /// <summary>A connection waits for the advisory lock. Null when the timeout elapsed.</summary>
-    private async Task<PostgresLease?> WaitInPostgresAsync(string key, TimeSpan timeout, long started, CancellationToken token)
     {
         for (var attempt = 0; ; attempt++)
         {

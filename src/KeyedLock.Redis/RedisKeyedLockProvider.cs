@@ -61,7 +61,6 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
     private readonly ConcurrentDictionary<string, RedisWaiter> _waiters = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<RedisLease, byte> _active = new();
     private readonly CancellationTokenSource _disposing = new();
-    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TimeSpan _tick;
     private readonly ITimer _heartbeat;
     private readonly ITimer _early;
@@ -71,7 +70,6 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
     private long _lastId;
     private long _lastWaiter;
     private int _heartbeatRunning;
-    private int _inFlight;
     private int _disposed;
 
     /// <summary>Creates a provider on <paramref name="connection"/> (which the caller keeps owning and disposing).</summary>
@@ -195,17 +193,8 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
 
         // Commands already sent (an ACQUIRE, a CONFIRM, a heartbeat) may still grant or queue on the server: the
         // acquisitions undo that (LEAVE, or the release of a lease granted meanwhile) before the multiplexer closes.
-        if (Volatile.Read(ref _inFlight) != 0)
-        {
-            try
-            {
-                await _drained.Task.WaitAsync(_options.CommandTimeout * 3, Time).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-                // Whatever is still on its way expires on the server (WaiterTtl, LeaseTtl).
-            }
-        }
+        // Whatever is still on its way after that expires on the server (WaiterTtl, LeaseTtl).
+        await _acquisition.InFlight.DrainAsync(_options.CommandTimeout * 3, Time).ConfigureAwait(false);
 
         foreach (var lease in _active.Keys)
         {
@@ -294,35 +283,10 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
     }
 
     /// <summary>
-    /// The second tier, counted in flight so that a disposal waits for what it sent to be undone. Null when the
-    /// timeout elapsed. A lease granted while the provider is being disposed is released, never handed out.
+    /// The second tier: wait in the key's Redis queue. Null when the timeout elapsed. (Counted in flight by the
+    /// shared acquisition, which also releases a lease granted while the provider is being disposed.)
     /// </summary>
     private async Task<RedisLease?> AcquireRemoteAsync(string key, TimeSpan timeout, long started, CancellationToken token)
-    {
-        if (!TryEnter())
-        {
-            throw new OperationCanceledException(_disposing.Token);
-        }
-
-        try
-        {
-            var lease = await WaitInRedisAsync(key, timeout, started, token).ConfigureAwait(false);
-            if (lease is not null && _disposing.IsCancellationRequested)
-            {
-                await lease.ToLease().DisposeAsync().ConfigureAwait(false);
-                throw new OperationCanceledException(_disposing.Token);
-            }
-
-            return lease;
-        }
-        finally
-        {
-            Exit();
-        }
-    }
-
-    /// <summary>Waits in the key's Redis queue. Null when the timeout elapsed.</summary>
-    private async Task<RedisLease?> WaitInRedisAsync(string key, TimeSpan timeout, long started, CancellationToken token)
     {
         await EnsureSubscribedAsync(key, token).ConfigureAwait(false);
         var keys = _keys.For(key);
@@ -427,7 +391,7 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
     /// <summary>Runs LEAVE once <paramref name="pending"/> is answered; started by an acquisition in flight, and counted in flight itself.</summary>
     private async Task LeaveAfterAsync(Task pending, RedisWaiter waiter)
     {
-        Interlocked.Increment(ref _inFlight);
+        _acquisition.InFlight.Enter();
         try
         {
             try
@@ -443,28 +407,7 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
         }
         finally
         {
-            Exit();
-        }
-    }
-
-    /// <summary>Counts a task that sends commands in flight, unless the provider is being disposed.</summary>
-    private bool TryEnter()
-    {
-        Interlocked.Increment(ref _inFlight);
-        if (!_disposing.IsCancellationRequested)
-        {
-            return true;
-        }
-
-        Exit();
-        return false;
-    }
-
-    private void Exit()
-    {
-        if (Interlocked.Decrement(ref _inFlight) == 0 && _disposing.IsCancellationRequested)
-        {
-            _drained.TrySetResult();
+            _acquisition.InFlight.Exit();
         }
     }
 
@@ -565,14 +508,14 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
     /// <summary>One tick: renews the leases that are due and refreshes every Redis-tier waiter, in batched scripts.</summary>
     private async Task HeartbeatAsync()
     {
-        if (HeartbeatSuspended || Volatile.Read(ref _disposed) != 0 || !TryEnter())
+        if (HeartbeatSuspended || Volatile.Read(ref _disposed) != 0 || !_acquisition.InFlight.TryEnter())
         {
             return;
         }
 
         if (Interlocked.Exchange(ref _heartbeatRunning, 1) != 0)
         {
-            Exit();
+            _acquisition.InFlight.Exit();
             return;
         }
 
@@ -609,7 +552,7 @@ public sealed class RedisKeyedLockProvider : IKeyedLockProvider, IAsyncDisposabl
         finally
         {
             Volatile.Write(ref _heartbeatRunning, 0);
-            Exit();
+            _acquisition.InFlight.Exit();
         }
     }
 

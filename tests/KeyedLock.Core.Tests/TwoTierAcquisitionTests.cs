@@ -212,6 +212,59 @@ public sealed class TwoTierAcquisitionTests : IDisposable
     }
 
     [Fact]
+    public async Task ADisposalWaitsForTheServerTier_AndAGrantThatArrivesDuringIt_IsReleased_NotHandedOut()
+    {
+        var acquisition = Create();
+        _server.IgnoreCancellation = true; // a command already sent: the server answers it whatever the client does
+        var waiting = acquisition.AcquireAsync("k", Timeout.InfiniteTimeSpan, default);
+        var call = await _server.NextAsync();
+
+        await _disposing.CancelAsync();
+        var drained = acquisition.InFlight.DrainAsync(TimeSpan.FromSeconds(30), TimeProvider.System);
+        Assert.False(drained.IsCompleted, "the server tier is still on its way");
+        Assert.False(waiting.IsCompleted);
+
+        var lease = call.Grant();
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => waiting.AsTask()).Bounded();
+        Assert.True(await drained.Bounded());
+        Assert.False(lease.ToLease().IsHeld, "the grant was released, not handed to the caller");
+        Assert.Equal(0, acquisition.WaitingKeys);
+    }
+
+    [Fact]
+    public async Task OnceTheDisposalBegan_NothingMoreReachesTheServer()
+    {
+        var acquisition = Create();
+        await _disposing.CancelAsync(); // the provider's disposal has begun, its disposed flag is not set yet
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => acquisition.AcquireAsync("k", Timeout.InfiniteTimeSpan, default).AsTask()).Bounded();
+        Assert.False(_server.TryNext(out _));
+        Assert.True(await acquisition.InFlight.DrainAsync(TimeSpan.FromSeconds(30), TimeProvider.System).Bounded());
+        Assert.False(acquisition.InFlight.TryEnter());
+    }
+
+    [Fact]
+    public async Task ADrain_EndsWhenTheLastWorkEnds_OrReturnsFalseAtItsTimeout()
+    {
+        var time = new ManualTimeProvider();
+        var work = new InFlightWork(_disposing.Token);
+        Assert.True(work.TryEnter());
+        work.Enter(); // work that undoes other work runs during a disposal too
+        await _disposing.CancelAsync();
+        work.Exit();
+
+        var late = work.DrainAsync(TimeSpan.FromSeconds(1), time);
+        Assert.False(late.IsCompleted);
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.False(await late.Bounded(), "timed out with work still on its way");
+
+        var drained = work.DrainAsync(TimeSpan.FromSeconds(1), time);
+        Assert.False(drained.IsCompleted);
+        work.Exit();
+        Assert.True(await drained.Bounded());
+    }
+
+    [Fact]
     public async Task AnUnavailableServer_PropagatesItsException_AndCountsAsUnavailable()
     {
         var acquisition = Create();
@@ -316,10 +369,17 @@ public sealed class TwoTierAcquisitionTests : IDisposable
         private readonly Channel<Call> _calls = Channel.CreateUnbounded<Call>();
         private long _lastId;
 
+        /// <summary>Whether a call goes on after its token fired (a command already on its way to the server).</summary>
+        internal bool IgnoreCancellation { get; set; }
+
         internal Task<ServerLease?> Tier(string key, TimeSpan timeout, long started, CancellationToken token)
         {
             var call = new Call(key, timeout, token, Interlocked.Increment(ref _lastId));
-            token.Register(() => call.Reply.TrySetCanceled(token));
+            if (!IgnoreCancellation)
+            {
+                token.Register(() => call.Reply.TrySetCanceled(token));
+            }
+
             _calls.Writer.TryWrite(call);
             return call.Reply.Task;
         }

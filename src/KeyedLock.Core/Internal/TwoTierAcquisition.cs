@@ -50,6 +50,7 @@ internal sealed class TwoTierAcquisition<TLease>
     private readonly TimeProvider _time;
     private readonly RegistryMetrics _metrics;
     private readonly KeyedLockRegistry _local;
+    private readonly InFlightWork _inFlight;
     private readonly Func<DistributedGrant<TLease>, KeyedLockLease> _toLeaseInCallerFlow;
     private readonly Func<DistributedGrant<TLease>, KeyedLockAttempt> _toAttemptInCallerFlow;
 
@@ -72,6 +73,7 @@ internal sealed class TwoTierAcquisition<TLease>
         _queueLimit = queueLimit;
         _time = time;
         _metrics = metrics;
+        _inFlight = new InFlightWork(disposing);
         // The first tier publishes no instruments: the provider's own count each acquisition once, with its real result.
         _local = new KeyedLockRegistry(
             new KeyedLockOptions { MaxConcurrencyPerKey = 1, MaxQueueLengthPerKey = queueLimit, DetectReentrancy = false },
@@ -95,6 +97,12 @@ internal sealed class TwoTierAcquisition<TLease>
     /// <summary>See <see cref="IKeyedLockProvider.TryAcquireAsync(string, TimeSpan, CancellationToken)"/>.</summary>
     internal ValueTask<KeyedLockAttempt> TryAcquireAsync(string key, TimeSpan timeout, CancellationToken cancellationToken)
         => CallerFlow.Complete(new ValueTask<DistributedGrant<TLease>>(Start(key, timeout, cancellationToken)), _toAttemptInCallerFlow);
+
+    /// <summary>
+    /// The provider's work on its way to the server or waiting there: server-tier acquisitions are counted here, and
+    /// the provider counts what undoes them and its other commands; its disposal drains it.
+    /// </summary>
+    internal InFlightWork InFlight => _inFlight;
 
     /// <summary>Disposes the first tier's registry.</summary>
     internal void Dispose() => _local.Dispose();
@@ -150,7 +158,25 @@ internal sealed class TwoTierAcquisition<TLease>
             TLease? lease;
             try
             {
-                lease = await _server(key, timeout, started, token).ConfigureAwait(false);
+                if (!_inFlight.TryEnter())
+                {
+                    throw new OperationCanceledException(_disposing); // the disposal has begun: nothing more is sent
+                }
+
+                try
+                {
+                    lease = await _server(key, timeout, started, token).ConfigureAwait(false);
+                    if (lease is not null && _disposing.IsCancellationRequested)
+                    {
+                        // Granted while the provider is being disposed: released at once, never handed out.
+                        await lease.ToLease().DisposeAsync().ConfigureAwait(false);
+                        throw new OperationCanceledException(_disposing);
+                    }
+                }
+                finally
+                {
+                    _inFlight.Exit();
+                }
             }
             finally
             {
