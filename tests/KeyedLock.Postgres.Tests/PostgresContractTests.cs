@@ -17,6 +17,12 @@ public sealed class PostgresContractTests : PostgresTestBase, IDistributedContra
     public Task RandomAcquisitionsAcrossInstances_KeepExclusion_FinishAndLeaveNothing() => Contract.RandomAcquisitionsAcrossInstancesKeepExclusionFinishAndLeaveNothing();
 
     [PostgresFact]
+    public Task RandomAcquisitionsAcrossInstances_TwoHoldersPerKey_NeverThree_FinishAndLeaveNothing()
+        => Contract.RandomAcquisitionsAcrossInstancesKeepExclusionFinishAndLeaveNothing(
+            () => Task.FromResult<IKeyedLockProvider>(CreateInstance(o => o.MaxConcurrencyPerKey = 2)),
+            holdersPerKey: 2);
+
+    [PostgresFact]
     public Task Metrics_CountEachAcquisitionOnce_WithItsResult() => Contract.MetricsCountEachAcquisitionOnceWithItsResult();
 
     [PostgresFact]

@@ -73,6 +73,17 @@ public sealed class RedisContractTests : RedisTestBase, IDistributedContractHost
         => Contract.RandomAcquisitionsAcrossInstancesKeepExclusionFinishAndLeaveNothing(
             async () => await CreateInstanceAsync(o => o.WaiterTtl = TimeSpan.FromMilliseconds(300)));
 
+    /// <summary>The same with two holders per key.</summary>
+    [RedisFact]
+    public Task RandomAcquisitionsAcrossInstances_TwoHoldersPerKey_NeverThree_FinishAndLeaveNothing()
+        => Contract.RandomAcquisitionsAcrossInstancesKeepExclusionFinishAndLeaveNothing(
+            async () => await CreateInstanceAsync(o =>
+            {
+                o.MaxConcurrencyPerKey = 2;
+                o.WaiterTtl = TimeSpan.FromMilliseconds(300);
+            }),
+            holdersPerKey: 2);
+
     [RedisFact]
     public async Task MaxConcurrencyPerKey_GrantsNHoldersAcrossInstances_ThenQueues()
     {

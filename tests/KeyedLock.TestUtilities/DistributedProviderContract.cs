@@ -361,12 +361,13 @@ public sealed class DistributedProviderContract(IDistributedContractHost host)
 
     /// <summary>
     /// Random zero-timeout tries, short timeouts, cancellations and plain waits from three instances on three keys
-    /// for 4 s: never two holders of a key, every flow finishes (a lost grant or a stuck queue fails the bound), and
-    /// nothing is left on the server or in the instances. <paramref name="newInstance"/> creates the instances
-    /// (default: <see cref="IDistributedContractHost.NewInstanceAsync"/>), so a provider can run it with options of
-    /// its own.
+    /// for 4 s: never more than <paramref name="holdersPerKey"/> holders of a key (and that many seen), every flow
+    /// finishes (a lost grant or a stuck queue fails the bound), and nothing is left on the server or in the
+    /// instances. <paramref name="newInstance"/> creates the instances (default:
+    /// <see cref="IDistributedContractHost.NewInstanceAsync"/>), so a provider can run it with options of its own
+    /// (its <c>MaxConcurrencyPerKey</c> must then be <paramref name="holdersPerKey"/>).
     /// </summary>
-    public async Task RandomAcquisitionsAcrossInstancesKeepExclusionFinishAndLeaveNothing(Func<Task<IKeyedLockProvider>>? newInstance = null)
+    public async Task RandomAcquisitionsAcrossInstancesKeepExclusionFinishAndLeaveNothing(Func<Task<IKeyedLockProvider>>? newInstance = null, int holdersPerKey = 1)
     {
         newInstance ??= () => host.NewInstanceAsync();
         var instances = new List<IKeyedLockProvider>();
@@ -376,7 +377,7 @@ public sealed class DistributedProviderContract(IDistributedContractHost host)
         }
 
         string[] keys = ["s0", "s1", "s2"];
-        var overlap = new OverlapDetector();
+        var overlap = new OverlapDetector(maxInside: holdersPerKey);
         long granted = 0;
         var until = System.Diagnostics.Stopwatch.GetTimestamp() + (4 * System.Diagnostics.Stopwatch.Frequency);
 
@@ -417,7 +418,7 @@ public sealed class DistributedProviderContract(IDistributedContractHost host)
                 {
                     Interlocked.Increment(ref granted);
                     overlap.Enter(key);
-                    if (random.Next(3) == 0)
+                    if (holdersPerKey > 1 || random.Next(3) == 0)
                     {
                         await Task.Yield();
                     }
@@ -432,6 +433,7 @@ public sealed class DistributedProviderContract(IDistributedContractHost host)
         await Task.WhenAll(flows).Bounded(TimeSpan.FromSeconds(60));
 
         overlap.AssertNoViolations();
+        Assert.Equal(holdersPerKey, overlap.MaxSeen); // every slot was really used
         Assert.True(granted > 100, $"only {granted} grants in 4 s");
         foreach (var instance in instances)
         {
