@@ -18,10 +18,13 @@ public static class KeyedSerializationApplicationBuilderExtensions
     /// </remarks>
     /// <param name="app">The application builder.</param>
     /// <returns>The application builder.</returns>
-    /// <exception cref="InvalidOperationException"><c>services.AddKeyedSerialization()</c> was not called.</exception>
+    /// <exception cref="InvalidOperationException"><c>services.AddKeyedSerialization()</c> was not called; or, when the
+    /// app starts, <c>UseRouting()</c>, <c>UseAuthentication()</c> or <c>UseAuthorization()</c> was called after it.</exception>
     public static IApplicationBuilder UseKeyedSerialization(this IApplicationBuilder app)
     {
-        Marker(app).SerializationMiddleware = true;
+        var marker = Marker(app);
+        marker.SerializationMiddleware = true;
+        marker.Placed("UseKeyedSerialization()", app.Properties);
         return app.UseMiddleware<KeyedSerializationMiddleware>();
     }
 
@@ -36,10 +39,13 @@ public static class KeyedSerializationApplicationBuilderExtensions
     /// </remarks>
     /// <param name="app">The application builder.</param>
     /// <returns>The application builder.</returns>
-    /// <exception cref="InvalidOperationException"><c>services.AddKeyedSerialization()</c> was not called.</exception>
+    /// <exception cref="InvalidOperationException"><c>services.AddKeyedSerialization()</c> was not called; or, when the
+    /// app starts, <c>UseRouting()</c>, <c>UseAuthentication()</c> or <c>UseAuthorization()</c> was called after it.</exception>
     public static IApplicationBuilder UseIdempotency(this IApplicationBuilder app)
     {
-        Marker(app).IdempotencyMiddleware = true;
+        var marker = Marker(app);
+        marker.IdempotencyMiddleware = true;
+        marker.Placed("UseIdempotency()", app.Properties);
         return app.UseMiddleware<IdempotencyMiddleware>();
     }
 

@@ -9,18 +9,33 @@ namespace KeyedLock.AspNetCore.Internal;
 /// <summary>
 /// Checks every endpoint when the app starts (after the pipeline is built): compiles its serialization and idempotency
 /// plans, so that an unknown policy or key source fails <c>app.Start()</c> naming the endpoint and the name, and
-/// refuses an endpoint whose declared protection nothing would enforce.
+/// refuses an endpoint whose declared protection nothing would enforce, and a pipeline that adds the package's middleware
+/// before routing, authentication or authorization.
 /// </summary>
 internal sealed class KeyedLockStartupCheck(KeyedSerializationMarker marker, KeyedSerializationHandler serialization, IdempotencyHandler idempotency) : IStartupFilter
 {
     public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
     {
+        // A WebApplication's pipeline is complete already (the framework has not yet added its implicit routing and
+        // authentication); a Configure(app) pipeline is built by next(app).
+        var placed = marker.Placements;
+        ThrowIfMisordered(0);
         next(app);
+        ThrowIfMisordered(placed);
+
         if (app.ApplicationServices.GetService<EndpointDataSource>() is { } endpoints)
         {
             Check(endpoints.Endpoints);
         }
     };
+
+    private void ThrowIfMisordered(int start)
+    {
+        if (marker.Misordered(start) is { } misordered)
+        {
+            throw new InvalidOperationException(misordered);
+        }
+    }
 
     internal void Check(IEnumerable<Endpoint> endpoints)
     {
