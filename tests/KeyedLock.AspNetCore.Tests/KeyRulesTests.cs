@@ -199,6 +199,20 @@ public sealed class KeyRulesTests
     }
 
     [Fact]
+    public async Task MvcJQueryFormField_BoundWhenThePartIsMissing_IsAmbiguous_EvenWithSkipKey()
+    {
+        // MVC's jQuery form value provider reads `id[]` as `id` after the query: with no query value, binding sees the
+        // form's value; skipping the missing key would run the request unserialized on it.
+        await using var app = await TestApp.StartAsync(a => a.MapControllers(), o => o.MissingKeyBehavior = KeyedSerializationMissingKeyBehavior.SkipKey, controllers: true);
+
+        var jquery = new HttpRequestMessage(HttpMethod.Post, "/mvc-plain/query") { Content = new FormUrlEncodedContent([new("id[]", "bob")]) };
+        await AssertRejectedAsync(app, jquery, "keyedlock_ambiguous_key");
+
+        var same = new HttpRequestMessage(HttpMethod.Post, "/mvc-plain/query?id=bob") { Content = new FormUrlEncodedContent([new("id[]", "bob")]) };
+        await AssertKeyIsBoundValueAsync(app, same, "|query:id=bob", "bob");
+    }
+
+    [Fact]
     public async Task RepeatedIdempotencyKey_IsAmbiguous()
     {
         await using var app = await TestApp.StartAsync(a => a.MapPost("/pay", () => Results.Ok()).Idempotent());

@@ -64,8 +64,9 @@ internal static class RequestValues
             return value;
         }
 
+        // MVC's jQuery form value provider (after the query) reads the field `name[]` as `name`.
         if (request.HasFormContentType && request.HttpContext.Features.Get<IFormFeature>()?.Form is { } form &&
-            form.TryGetValue(name, out var field) && (field.Count > 1 || !string.Equals(field.ToString(), value.Value, StringComparison.Ordinal)))
+            (Differs(form, name, value) || Differs(form, name + "[]", value)))
         {
             return KeyValue.Ambiguous;
         }
@@ -78,6 +79,9 @@ internal static class RequestValues
 
         return value;
     }
+
+    private static bool Differs(IFormCollection form, string field, KeyValue value) =>
+        form.TryGetValue(field, out var values) && (values.Count > 1 || !string.Equals(values.ToString(), value.Value, StringComparison.Ordinal));
 
     /// <summary>The authenticated user's id: the name identifier claim, else <c>sub</c>, else the name.</summary>
     internal static string? UserId(ClaimsPrincipal user) =>
