@@ -81,6 +81,23 @@ public sealed class ReflectionFreeRejectionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ATypedRouteValue_IsKeyedByTheBoundValue_WithTheGeneratedRequestDelegates()
+    {
+        // The smoke app compiles its minimal APIs with the request delegate generator (as native AOT apps do): the
+        // handler binds int 7 from "07" too, so that request must find the key taken.
+        var gate = _app.Services.GetRequiredService<Gate>();
+        var holder = _client.PostAsync("/balances/7", null);
+        await gate.Entered("balance-7").Bounded();
+
+        using var rejected = await _client.PostAsync("/balances/07", null).Bounded();
+
+        await AssertProblemAsync(rejected, HttpStatusCode.TooManyRequests, "keyedlock_timeout");
+        gate.Release("balance-7");
+        using var held = await holder.Bounded();
+        Assert.Equal(HttpStatusCode.OK, held.StatusCode);
+    }
+
+    [Fact]
     public async Task AcceptedRequests_RunAndReplay()
     {
         using var user = await _client.PostAsync("/users/7", null).Bounded();

@@ -47,6 +47,8 @@ public static class SmokeApp
         app.MapPost("/users/{id}", [SerializeBy("route:id")] (string id) => id);
         app.MapPost("/hold/{id}", (string id, Gate gate, HttpContext context) => gate.HoldAsync(id, context.RequestAborted))
             .SerializeBy("route:id", k => k.Policy = "no-wait");
+        app.MapPost("/balances/{id}", (int id, Gate gate, HttpContext context) => gate.HoldAsync("balance-" + id, context.RequestAborted))
+            .SerializeBy("route:id", k => k.Policy = "no-wait");
         app.MapPost("/accounts", (HttpRequest request) => request.Headers["X-Account"].ToString()).SerializeBy("header:X-Account+tenant");
         app.MapPost("/hooks", async (HttpRequest request) => await new StreamReader(request.Body).ReadToEndAsync()).SerializeBy("body:/id");
         app.MapPost("/pay", () => Results.Text("paid", statusCode: StatusCodes.Status201Created)).Idempotent();

@@ -18,7 +18,7 @@ internal sealed class IdempotencyPlan
         }
 
         Template = attribute.KeyTemplate ?? policy?.KeyTemplate ?? options.KeyTemplate;
-        Parts = attribute.KeyTemplate is not null ? attribute.Parts! : KeyTemplate.Parse(Template);
+        Parts = BoundValue.Apply(endpoint, attribute.KeyTemplate is not null ? attribute.Parts! : KeyTemplate.Parse(Template));
         foreach (var part in Parts)
         {
             if (part.Source == KeyPartSource.Custom && !serialization.KeySources.ContainsKey(part.Name))

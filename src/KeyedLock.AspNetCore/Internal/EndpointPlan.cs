@@ -32,7 +32,7 @@ internal sealed class EndpointPlan
                 IsSynchronous &= part.Source is not (KeyPartSource.Body or KeyPartSource.Custom);
             }
 
-            keys[i] = new PlannedKey(attribute, policy, options);
+            keys[i] = new PlannedKey(endpoint, attribute, policy, options);
             QueueLimited |= keys[i].QueueLimit is not null;
             policies.Add(attribute.Policy ?? "default");
         }

@@ -1,11 +1,13 @@
+using Microsoft.AspNetCore.Http;
+
 namespace KeyedLock.AspNetCore.Internal;
 
 /// <summary>One key of an endpoint (one <see cref="SerializeByAttribute"/>) with its settings resolved against the options.</summary>
 internal sealed class PlannedKey
 {
-    internal PlannedKey(SerializeByAttribute attribute, KeyedSerializationPolicy? policy, KeyedSerializationOptions options)
+    internal PlannedKey(Endpoint endpoint, SerializeByAttribute attribute, KeyedSerializationPolicy? policy, KeyedSerializationOptions options)
     {
-        Parts = attribute.Parts;
+        Parts = BoundValue.Apply(endpoint, attribute.Parts);
         Template = attribute.Template;
         PolicyName = attribute.Policy;
         var scope = attribute.Scope ?? policy?.Scope;

@@ -22,6 +22,12 @@ internal static class RequestValues
     /// </summary>
     internal static KeyValue Get(HttpContext context, KeyPart part, bool mvc)
     {
+        var value = GetText(context, part, mvc);
+        return part.Bound is { } bound && value.Failure == KeyFailure.None ? KeyValue.Of(bound(value.Value!)) : value;
+    }
+
+    private static KeyValue GetText(HttpContext context, KeyPart part, bool mvc)
+    {
         var request = context.Request;
         switch (part.Source)
         {

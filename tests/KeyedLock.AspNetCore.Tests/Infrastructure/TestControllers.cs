@@ -41,3 +41,31 @@ public sealed class OrdersController(Probe probe) : ControllerBase
 
     public sealed record Hook(string Id, int Amount);
 }
+
+/// <summary>Typed route, query and header parameters: the lock key is the value MVC binds, whatever its spelling.</summary>
+[ApiController]
+[Route("api/typed")]
+public sealed class TypedController : ControllerBase
+{
+    [HttpPost("accounts/{id}")]
+    [SerializeBy("route:id")]
+    public IActionResult Account(int id) => Ok(id);
+
+    [HttpPost("transfers")]
+    [SerializeBy("query:from")]
+    public IActionResult Transfer([FromQuery(Name = "from")] long account) => Ok(account);
+
+    [HttpPost("tiers")]
+    [SerializeBy("header:X-Tier")]
+    public IActionResult Tier([FromHeader(Name = "X-Tier")] Tiers tier) => Ok((int)tier);
+
+    [HttpPost("names/{name}")]
+    [SerializeBy("route:name")]
+    public IActionResult Name(string name) => Ok(name);
+
+    public enum Tiers
+    {
+        Basic = 1,
+        Gold = 2,
+    }
+}

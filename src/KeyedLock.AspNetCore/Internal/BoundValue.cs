@@ -1,0 +1,171 @@
+using System.Globalization;
+using System.Numerics;
+using System.Reflection;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.AspNetCore.Mvc.Abstractions;
+using Microsoft.AspNetCore.Mvc.ModelBinding;
+using Microsoft.AspNetCore.Routing;
+
+namespace KeyedLock.AspNetCore.Internal;
+
+/// <summary>
+/// Route, query and header values that the handler binds to a typed parameter (an integer, a <see cref="Guid"/>, a
+/// <see cref="bool"/>, an enum) are keyed by the value it binds, not by their text: <c>/accounts/7</c>,
+/// <c>/accounts/07</c> and <c>/accounts/+7</c> all bind <c>int id = 7</c> and must lock one account. The value is
+/// parsed the way the framework's binder parses it (minimal APIs: <c>TryParse</c> with the invariant culture; MVC:
+/// its type converters, which also read hex such as <c>0x7</c>) and printed in one canonical form. Text the binder
+/// cannot parse keeps its text (the handler never runs for it). Parsing more leniently than the binder only ever
+/// merges keys, which serializes more, never less.
+/// </summary>
+internal static class BoundValue
+{
+    /// <summary>
+    /// <paramref name="parts"/> with the canonical form of the bound type set on every route, query and header part
+    /// that names a typed parameter of <paramref name="endpoint"/>'s handler (the same array when there is none).
+    /// </summary>
+    internal static KeyPart[] Apply(Endpoint endpoint, KeyPart[] parts)
+    {
+        KeyPart[]? typed = null;
+        for (var i = 0; i < parts.Length; i++)
+        {
+            if (BoundType(endpoint, parts[i]) is { } type && For(type, EndpointJson.IsMvc(endpoint)) is { } canonical)
+            {
+                typed ??= (KeyPart[])parts.Clone();
+                typed[i] = parts[i] with { Bound = canonical };
+            }
+        }
+
+        return typed ?? parts;
+    }
+
+    /// <summary>The canonical text of values bound as <paramref name="type"/>; null for text and for types kept as text.</summary>
+    internal static Func<string, string>? For(Type type, bool mvc)
+    {
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        return Type.GetTypeCode(type) switch
+        {
+            _ when type.IsEnum => text => Enum(type, text, mvc),
+            TypeCode.Int32 => text => Integer<int>(text, mvc),
+            TypeCode.Int64 => text => Integer<long>(text, mvc),
+            TypeCode.Int16 => text => Integer<short>(text, mvc),
+            TypeCode.SByte => text => Integer<sbyte>(text, mvc),
+            TypeCode.Byte => text => Integer<byte>(text, mvc),
+            TypeCode.UInt16 => text => Integer<ushort>(text, mvc),
+            TypeCode.UInt32 => text => Integer<uint>(text, mvc),
+            TypeCode.UInt64 => text => Integer<ulong>(text, mvc),
+            TypeCode.Boolean => static text => bool.TryParse(text, out var value) ? (value ? "true" : "false") : text,
+            _ when type == typeof(Guid) => static text => Guid.TryParse(text, out var value) ? value.ToString("D") : text,
+            _ when type == typeof(Int128) => text => Integer<Int128>(text, mvc),
+            _ when type == typeof(UInt128) => text => Integer<UInt128>(text, mvc),
+            _ => null,
+        };
+    }
+
+    private static string Integer<T>(string text, bool mvc)
+        where T : IBinaryInteger<T>
+    {
+        if (T.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value))
+        {
+            return value.ToString(null, CultureInfo.InvariantCulture);
+        }
+
+        // MVC's number converters also read hex: "#7", "0x7" and "&H7".
+        var trimmed = text.AsSpan().Trim();
+        var digits = trimmed.StartsWith("#") ? trimmed[1..]
+            : trimmed.StartsWith("0x", StringComparison.OrdinalIgnoreCase) || trimmed.StartsWith("&h", StringComparison.OrdinalIgnoreCase) ? trimmed[2..]
+            : [];
+        return mvc && !digits.IsEmpty && T.TryParse(digits, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out value)
+            ? value.ToString(null, CultureInfo.InvariantCulture)
+            : text;
+    }
+
+    private static string Enum(Type type, string text, bool mvc)
+    {
+        // Names in any case and numbers give the member's number (flags combine); both binders read names, and the
+        // case-insensitive reading can only merge keys.
+        _ = mvc;
+        return System.Enum.TryParse(type, text, ignoreCase: true, out var value)
+            ? ((System.Enum)value!).ToString("D")
+            : text;
+    }
+
+    /// <summary>The type of the handler's parameter that <paramref name="part"/> binds, or null (not a route, query or header part; not found).</summary>
+    private static Type? BoundType(Endpoint endpoint, KeyPart part)
+    {
+        if (part.Source is not (KeyPartSource.Route or KeyPartSource.Query or KeyPartSource.Header))
+        {
+            return null;
+        }
+
+        if (endpoint.Metadata.GetMetadata<ActionDescriptor>() is { } action)
+        {
+            foreach (var parameter in action.Parameters.Concat(action.BoundProperties))
+            {
+                var name = parameter.BindingInfo?.BinderModelName ?? parameter.Name;
+                if (string.Equals(name, part.Name, StringComparison.OrdinalIgnoreCase) && Reads(parameter.BindingInfo?.BindingSource, part.Source))
+                {
+                    return parameter.ParameterType;
+                }
+            }
+
+            return null;
+        }
+
+        if (endpoint.Metadata.GetMetadata<MethodInfo>() is not { } method)
+        {
+            return null;
+        }
+
+        var pattern = (endpoint as RouteEndpoint)?.RoutePattern;
+        foreach (var parameter in method.GetParameters())
+        {
+            var (source, name) = MinimalBinding(parameter, pattern);
+            if (source == part.Source && string.Equals(name, part.Name, StringComparison.OrdinalIgnoreCase))
+            {
+                return parameter.ParameterType;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Whether an MVC binding source reads values of <paramref name="part"/>'s kind (no source: route values, then the query).</summary>
+    private static bool Reads(BindingSource? source, KeyPartSource part)
+    {
+        if (source is null || source == BindingSource.ModelBinding)
+        {
+            return part is KeyPartSource.Route or KeyPartSource.Query;
+        }
+
+        return part switch
+        {
+            KeyPartSource.Route => source == BindingSource.Path,
+            KeyPartSource.Query => source == BindingSource.Query,
+            _ => source == BindingSource.Header,
+        };
+    }
+
+    /// <summary>Where a minimal-API parameter is bound from, as the framework decides it for simple types.</summary>
+    private static (KeyPartSource? Source, string? Name) MinimalBinding(ParameterInfo parameter, Microsoft.AspNetCore.Routing.Patterns.RoutePattern? pattern)
+    {
+        foreach (var attribute in parameter.GetCustomAttributes(inherit: true))
+        {
+            switch (attribute)
+            {
+                case IFromRouteMetadata route:
+                    return (KeyPartSource.Route, route.Name ?? parameter.Name);
+                case IFromQueryMetadata query:
+                    return (KeyPartSource.Query, query.Name ?? parameter.Name);
+                case IFromHeaderMetadata header:
+                    return (KeyPartSource.Header, header.Name ?? parameter.Name);
+                case IFromBodyMetadata or IFromFormMetadata or IFromServiceMetadata:
+                    return (null, null);
+            }
+        }
+
+        return parameter.Name is { } implicitName && pattern?.GetParameter(implicitName) is not null
+            ? (KeyPartSource.Route, implicitName)
+            : (KeyPartSource.Query, parameter.Name);
+    }
+}
