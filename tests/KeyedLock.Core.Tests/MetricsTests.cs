@@ -1,3 +1,5 @@
+using KeyedLock.Internal;
+
 namespace KeyedLock.Tests;
 
 public sealed class MetricsTests
@@ -67,6 +69,31 @@ public sealed class MetricsTests
         Assert.Contains(waits, m => m.Value == 3.0 && m.Tag(KeyedLockMetrics.ResultTag) == "acquired");
         var holds = recorder.Of(KeyedLockMetrics.HoldDuration).Select(m => m.Value).Order().ToArray();
         Assert.Equal([0.5, 3.0], holds);
+    }
+
+    [Fact]
+    public async Task HoldDurations_SurviveTheHolderSlotsGrowing()
+    {
+        var time = new ManualTimeProvider();
+        using var meters = new TestMeterFactory();
+        using var recorder = new MeterRecorder(KeyedLockMetrics.MeterName, meters);
+        using var registry = new KeyedLockRegistry(new KeyedLockOptions { MaxConcurrencyPerKey = 100 }, time, meters);
+
+        var first = await registry.HoldAsync("k");
+        time.Advance(TimeSpan.FromSeconds(2));
+        var others = new List<KeyedLockLease>();
+        for (var i = 0; i < LockEntry.InitialHolderSlots * 2; i++)
+        {
+            others.Add(await registry.HoldAsync("k")); // the slots grow twice; the first holder's grant time moves along
+        }
+
+        time.Advance(TimeSpan.FromSeconds(1));
+        first.Dispose();
+        others.ForEach(o => o.Dispose());
+
+        var holds = recorder.Of(KeyedLockMetrics.HoldDuration).Select(m => m.Value).ToArray();
+        Assert.Equal(3.0, holds[0]);
+        Assert.All(holds.Skip(1), h => Assert.Equal(1.0, h));
     }
 
     [Fact]

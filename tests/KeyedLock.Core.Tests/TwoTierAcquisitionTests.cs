@@ -252,6 +252,7 @@ public sealed class TwoTierAcquisitionTests : IDisposable
         work.Enter(); // work that undoes other work runs during a disposal too
         await _disposing.CancelAsync();
         work.Exit();
+        Assert.False(work.TryEnter(), "nothing new starts once the disposal began (and nothing is counted for it)");
 
         var late = work.DrainAsync(TimeSpan.FromSeconds(1), time);
         Assert.False(late.IsCompleted);
