@@ -86,3 +86,42 @@ public sealed class StampedeProtectionFlagsTests : IDisposable
         _locks.Registry.Dispose();
     }
 }
+
+public sealed class StampedeProtectionDistributedFailureTests
+{
+    [Fact]
+    public async Task DistributedCacheWriteFails_TheLoadedValueStillReachesTheCallers()
+    {
+        using var registry = new KeyedLockRegistry();
+        using var instance = new CacheInstance(new SharedDistributedCache(), new ObservedLocks(registry), s =>
+            s.AddSingleton<Microsoft.Extensions.Caching.Distributed.IDistributedCache>(new WriteFailingCache()));
+        var loader = new GatedLoader("v");
+        loader.Open();
+
+        Assert.Equal("v", await instance.Cache.GetOrCreateAsync("k", loader.LoadAsync).Bounded());
+        Assert.Equal(1, loader.Loads);
+    }
+
+    private sealed class WriteFailingCache : Microsoft.Extensions.Caching.Distributed.IDistributedCache
+    {
+        public byte[]? Get(string key) => null;
+
+        public Task<byte[]?> GetAsync(string key, CancellationToken token = default) => Task.FromResult<byte[]?>(null);
+
+        public void Set(string key, byte[] value, Microsoft.Extensions.Caching.Distributed.DistributedCacheEntryOptions options) => throw new InvalidOperationException("L2 down");
+
+        public Task SetAsync(string key, byte[] value, Microsoft.Extensions.Caching.Distributed.DistributedCacheEntryOptions options, CancellationToken token = default) => throw new InvalidOperationException("L2 down");
+
+        public void Refresh(string key)
+        {
+        }
+
+        public Task RefreshAsync(string key, CancellationToken token = default) => Task.CompletedTask;
+
+        public void Remove(string key)
+        {
+        }
+
+        public Task RemoveAsync(string key, CancellationToken token = default) => Task.CompletedTask;
+    }
+}
