@@ -16,17 +16,24 @@ namespace KeyedLock.Internal;
 /// outcome discarded). A closed flight accepts no caller; it is then removed from the coalescer, by whoever gets
 /// there first.
 /// </para>
+/// <para>
+/// A wait with the factory's own token (the factory, or work it started, waiting for its own key) does not count as
+/// a caller: that token fires only once the callers have gone, so counting it would keep the execution alive for
+/// ever. It is cancelled with the factory's token when the execution is abandoned.
+/// </para>
 /// </remarks>
 internal sealed class CoalescedFlight<TResult>
 {
     private readonly KeyedCoalescer<TResult> _owner;
     private readonly CancellationTokenSource? _abandoned;
+    private readonly CancellationToken _factoryToken;
     private readonly Lock _gate = new();
     private CoalescedWaiter<TResult>? _first;
     private CoalescedWaiter<TResult>? _head;
     private TaskCompletionSource<TResult>? _shared;
     private int _callers;
     private bool _closed;
+    private bool _wasAbandoned;
     private TResult _result = default!;
     private ExceptionDispatchInfo? _error;
 
@@ -38,8 +45,9 @@ internal sealed class CoalescedFlight<TResult>
         if (firstCaller.CanBeCanceled)
         {
             _abandoned = new CancellationTokenSource();
+            _factoryToken = _abandoned.Token;
             _first = new CoalescedWaiter<TResult>(this, firstCaller);
-            Link(_first);
+            Link(_first, counts: true);
         }
         else
         {
@@ -89,7 +97,7 @@ internal sealed class CoalescedFlight<TResult>
                 return false;
             }
 
-            Link(waiter);
+            Link(waiter, counts: cancellationToken != _factoryToken);
         }
 
         waiter.ArmCancellation();
@@ -103,7 +111,7 @@ internal sealed class CoalescedFlight<TResult>
         ValueTask<TResult> pending;
         try
         {
-            pending = factory(state, _abandoned?.Token ?? CancellationToken.None);
+            pending = factory(state, _factoryToken);
         }
         catch (Exception ex)
         {
@@ -139,14 +147,16 @@ internal sealed class CoalescedFlight<TResult>
         bool abandon;
         lock (_gate)
         {
-            if (_closed)
+            if (_closed && !_wasAbandoned)
             {
                 return; // completed first: the waiter gets the outcome
             }
 
+            // Once abandoned, only waits with the factory's own token are still linked: they end with it.
             Unlink(waiter);
-            abandon = --_callers == 0;
-            _closed = abandon;
+            abandon = !_closed && waiter.CancellationToken != _factoryToken && --_callers == 0;
+            _closed |= abandon;
+            _wasAbandoned |= abandon;
         }
 
         if (abandon)
@@ -222,7 +232,7 @@ internal sealed class CoalescedFlight<TResult>
         _abandoned?.Dispose();
     }
 
-    private void Link(CoalescedWaiter<TResult> waiter)
+    private void Link(CoalescedWaiter<TResult> waiter, bool counts)
     {
         waiter.Next = _head;
         if (_head is not null)
@@ -231,7 +241,10 @@ internal sealed class CoalescedFlight<TResult>
         }
 
         _head = waiter;
-        _callers++;
+        if (counts)
+        {
+            _callers++;
+        }
     }
 
     private void Unlink(CoalescedWaiter<TResult> waiter)

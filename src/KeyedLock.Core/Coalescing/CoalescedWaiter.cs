@@ -30,6 +30,8 @@ internal sealed class CoalescedWaiter<TResult> : IValueTaskSource<TResult>
 
     internal ValueTask<TResult> Task => new(this, _core.Version);
 
+    internal CancellationToken CancellationToken => _cancellationToken;
+
     /// <summary>Registers on the caller's token once the waiter is linked (outside the flight's gate).</summary>
     internal void ArmCancellation()
     {

@@ -18,14 +18,21 @@ namespace KeyedLock.Caching.Internal;
 /// writes only the local cache, so the distributed cache is written once per load.
 /// </para>
 /// <para>
-/// The re-check and the write go through the inner HybridCache with other flags than the outer call; HybridCache
-/// keys its in-flight loads by key and flags, so they never join the outer load they run inside.
+/// The re-check and the write go through the inner HybridCache with other flags than any outer call (the re-check
+/// always has DisableCompression, an outer call never); HybridCache keys its in-flight loads by key and flags, so
+/// they never join an outer load, their own or another caller's.
 /// </para>
 /// </remarks>
 internal sealed class KeyedLockHybridCache : HybridCache, IDisposable
 {
     private const HybridCacheEntryFlags PassThrough = HybridCacheEntryFlags.DisableDistributedCache | HybridCacheEntryFlags.DisableUnderlyingData;
-    private const HybridCacheEntryFlags RecheckFlags = HybridCacheEntryFlags.DisableLocalCache | HybridCacheEntryFlags.DisableDistributedCacheWrite;
+    private const HybridCacheEntryFlags RecheckFlags = HybridCacheEntryFlags.DisableLocalCache | HybridCacheEntryFlags.DisableDistributedCacheWrite | HybridCacheEntryFlags.DisableCompression;
+
+    // HybridCache keys its in-flight loads by key and flags. A caller's flags may already disable the local cache, so
+    // DisableLocalCache alone does not tell the re-check from the outer call: the compression flag does. It changes
+    // nothing on either call (compression only shapes a distributed cache write, and neither writes it), so the outer
+    // call never carries it and the re-check always does.
+    private const HybridCacheEntryFlags OuterFlagsCleared = HybridCacheEntryFlags.DisableCompression;
 
     private readonly HybridCache _inner;
     private readonly bool _ownsInner;
@@ -146,9 +153,9 @@ internal sealed class KeyedLockHybridCache : HybridCache, IDisposable
         public HybridCacheEntryFlags Flags { get; } = flags;
 
         /// <summary>The outer call: local cache only; the distributed cache is written under the lock.</summary>
-        public HybridCacheEntryOptions Outer { get; } = With(options, flags | HybridCacheEntryFlags.DisableDistributedCacheWrite);
+        public HybridCacheEntryOptions Outer { get; } = With(options, (flags | HybridCacheEntryFlags.DisableDistributedCacheWrite) & ~OuterFlagsCleared);
 
-        /// <summary>The re-check: the distributed cache only, read only.</summary>
+        /// <summary>The re-check: the distributed cache only, read only; never the flags of an outer call.</summary>
         public HybridCacheEntryOptions Recheck { get; } = With(options, flags | RecheckFlags);
 
         /// <summary>The write under the lock: the distributed cache only.</summary>
