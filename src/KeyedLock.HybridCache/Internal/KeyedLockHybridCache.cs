@@ -25,7 +25,10 @@ namespace KeyedLock.Caching.Internal;
 /// </remarks>
 internal sealed class KeyedLockHybridCache : HybridCache, IDisposable
 {
-    private const HybridCacheEntryFlags PassThrough = HybridCacheEntryFlags.DisableDistributedCache | HybridCacheEntryFlags.DisableUnderlyingData;
+    // Calls that do not read the distributed cache, or never load, have nothing to coordinate. A call that only
+    // disables the distributed write is protected like any other (its write under the lock then writes nothing): passed
+    // through, its flags would be exactly an outer call's, and HybridCache would join it to that call's in-flight load.
+    private const HybridCacheEntryFlags PassThrough = HybridCacheEntryFlags.DisableDistributedCacheRead | HybridCacheEntryFlags.DisableUnderlyingData;
     private const HybridCacheEntryFlags RecheckFlags = HybridCacheEntryFlags.DisableLocalCache | HybridCacheEntryFlags.DisableDistributedCacheWrite | HybridCacheEntryFlags.DisableCompression;
 
     // HybridCache keys its in-flight loads by key and flags. A caller's flags may already disable the local cache, so
@@ -44,6 +47,11 @@ internal sealed class KeyedLockHybridCache : HybridCache, IDisposable
     private readonly ConditionalWeakTable<HybridCacheEntryOptions, Entry> _entries = new();
     private readonly ConditionalWeakTable<HybridCacheEntryOptions, Entry>.CreateValueCallback _createEntry;
     private readonly ILogger _logger;
+
+    // One load per key at a time in this instance, whatever the provider allows: with a keyed semaphore
+    // (MaxConcurrencyPerKey > 1) two loads of a key could hold its lock at once, both miss and both load, and their
+    // re-checks could carry the same flags, which HybridCache would join (the second would then see no miss of its own).
+    private readonly KeyedLockRegistry _local = new();
 
     internal KeyedLockHybridCache(HybridCache inner, bool ownsInner, IKeyedLockProvider locks, KeyedLockStampedeProtectionOptions options, HybridCacheEntryFlags defaultFlags, ILogger? logger)
     {
@@ -90,6 +98,9 @@ internal sealed class KeyedLockHybridCache : HybridCache, IDisposable
             cancellationToken);
     }
 
+    /// <summary>Loads of <paramref name="key"/> waiting for this instance's load of it (for tests).</summary>
+    internal int LocalQueueLength(string key) => _local.QueueLength(key);
+
     public override ValueTask SetAsync<T>(string key, T value, HybridCacheEntryOptions? options = null, IEnumerable<string>? tags = null, CancellationToken cancellationToken = default)
         => _inner.SetAsync(key, value, options, tags, cancellationToken);
 
@@ -107,6 +118,7 @@ internal sealed class KeyedLockHybridCache : HybridCache, IDisposable
 
     public void Dispose()
     {
+        _local.Dispose();
         if (_ownsInner && _inner is IDisposable disposable)
         {
             disposable.Dispose();
@@ -116,6 +128,7 @@ internal sealed class KeyedLockHybridCache : HybridCache, IDisposable
     /// <summary>The one load of this instance for a key missing from both cache levels.</summary>
     private async ValueTask<T> LoadUnderLockAsync<TState, T>(Load<TState, T> load, CancellationToken cancellationToken)
     {
+        using var local = await _local.AcquireAsync(load.Key, _lockTimeout, cancellationToken).ConfigureAwait(false);
         var lease = await _locks.AcquireAsync(_lockKeyPrefix + load.Key, _lockTimeout, cancellationToken).ConfigureAwait(false);
         try
         {
