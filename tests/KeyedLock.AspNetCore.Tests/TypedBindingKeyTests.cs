@@ -24,6 +24,8 @@ public sealed class TypedBindingKeyTests
         a.MapPost("/express", ([FromHeader(Name = "X-Express")] bool express) => express ? "yes" : "no").SerializeBy("header:X-Express");
         a.MapPost("/plans/{plan}", (DayOfWeek plan) => ((int)plan).ToString(CultureInfo.InvariantCulture)).SerializeBy("route:plan");
         a.MapPost("/users/{name}", (string name) => name).SerializeBy("route:name");
+        a.MapPost("/prices/{amount}", (decimal amount) => amount.ToString("0.############", CultureInfo.InvariantCulture)).SerializeBy("route:amount");
+        a.MapPost("/rates", ([FromQuery] double rate) => (rate == 0 ? 0 : rate).ToString("R", CultureInfo.InvariantCulture)).SerializeBy("query:rate");
         a.MapPost("/pay/{id}", (int id) => id.ToString(CultureInfo.InvariantCulture)).Idempotent("route:id");
     });
 
@@ -59,6 +61,9 @@ public sealed class TypedBindingKeyTests
     [InlineData("/transfer?accountId=42 /transfer?accountId=0042")] // long query value
     [InlineData("/payees/9 /payees/009 /payees/+9")] // [FromRoute(Name = ...)] ulong
     [InlineData("/plans/Monday /plans/1 /plans/%20Monday")] // enum: name or number
+    [InlineData("/prices/1.5 /prices/1.50 /prices/01.500")] // decimal: trailing and leading zeros
+    [InlineData("/rates?rate=0.1 /rates?rate=0.10 /rates?rate=1e-1 /rates?rate=0.1000000000000000000001")] // double: one double
+    [InlineData("/rates?rate=0 /rates?rate=-0 /rates?rate=1e-400")] // double: zero, negative zero, underflow
     public async Task TypedValues_SpelledDifferently_AreOneKey(string spellings)
     {
         await using var app = await StartAsync();

@@ -11,7 +11,7 @@ namespace KeyedLock.AspNetCore.Internal;
 
 /// <summary>
 /// Route, query and header values that the handler binds to a typed parameter (an integer, a <see cref="Guid"/>, a
-/// <see cref="bool"/>, an enum) are keyed by the value it binds, not by their text: <c>/accounts/7</c>,
+/// <see cref="bool"/>, an enum, a <see cref="decimal"/>, a <see cref="double"/> or <see cref="float"/>) are keyed by the value it binds, not by their text: <c>/accounts/7</c>,
 /// <c>/accounts/07</c> and <c>/accounts/+7</c> all bind <c>int id = 7</c> and must lock one account. The value is
 /// parsed the way the framework's binder parses it (minimal APIs: <c>TryParse</c> with the invariant culture; MVC:
 /// its type converters, which also read hex such as <c>0x7</c>) and printed in one canonical form. Text the binder
@@ -55,12 +55,26 @@ internal static class BoundValue
             TypeCode.UInt32 => text => Integer<uint>(text, mvc),
             TypeCode.UInt64 => text => Integer<ulong>(text, mvc),
             TypeCode.Boolean => static text => bool.TryParse(text, out var value) ? (value ? "true" : "false") : text,
+            TypeCode.Decimal => static text => decimal.TryParse(text, Lenient, CultureInfo.InvariantCulture, out var value)
+                ? (value / 1.0000000000000000000000000000m).ToString(CultureInfo.InvariantCulture) // 1.0 and 1 are one value
+                : text,
+            TypeCode.Double => static text => double.TryParse(text, Lenient, CultureInfo.InvariantCulture, out var value) ? Float(value) : text,
+            TypeCode.Single => static text => float.TryParse(text, Lenient, CultureInfo.InvariantCulture, out var value) ? Float(value) : text,
             _ when type == typeof(Guid) => static text => Guid.TryParse(text, out var value) ? value.ToString("D") : text,
             _ when type == typeof(Int128) => text => Integer<Int128>(text, mvc),
             _ when type == typeof(UInt128) => text => Integer<UInt128>(text, mvc),
             _ => null,
         };
     }
+
+    /// <summary>
+    /// The number styles of every binder's reading of a decimal or floating-point value, together (exponents, thousands
+    /// separators, surrounding white space): reading more than one binder does can only merge keys.
+    /// </summary>
+    private const NumberStyles Lenient = NumberStyles.Float | NumberStyles.AllowThousands;
+
+    /// <summary>The shortest text that reads back as <paramref name="value"/> (<c>0.1</c> and <c>0.10</c> are one double; <c>-0</c> is <c>0</c>).</summary>
+    private static string Float(double value) => (value == 0 ? 0d : value).ToString("R", CultureInfo.InvariantCulture);
 
     private static string Integer<T>(string text, bool mvc)
         where T : IBinaryInteger<T>
