@@ -1,4 +1,6 @@
+using System.Security.Cryptography;
 using System.Text;
+using KeyedLock.Internal;
 using KeyedLock.Idempotency;
 using KeyedLock.Postgres.Internal;
 using Microsoft.Extensions.Logging;
@@ -28,11 +30,14 @@ namespace KeyedLock.Postgres;
 public sealed class PostgresIdempotencyStore : IIdempotencyStore, IAsyncDisposable, IDisposable
 {
     /// <summary>
-    /// The longest key in UTF-8 bytes: PostgreSQL cannot index a key much longer (about 2.7 KB once compressed), so a
-    /// longer one is refused by the lookup as well as by the write, and a request never runs only to find that its
-    /// response cannot be stored (which would let its duplicate run again).
+    /// The longest key in UTF-8 bytes stored as itself: PostgreSQL cannot index a key much longer (about 2.7 KB once
+    /// compressed), so a longer one is stored under its hash (<see cref="StoredKey"/>), by the lookup and the write
+    /// alike.
     /// </summary>
     internal const int MaxKeyBytes = 2048;
+
+    /// <summary>The start of a stored key that stands for a key hashed by <see cref="StoredKey"/>.</summary>
+    internal const string HashedKeyPrefix = "#sha256:";
 
     private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
@@ -73,23 +78,21 @@ public sealed class PostgresIdempotencyStore : IIdempotencyStore, IAsyncDisposab
     }
 
     /// <inheritdoc />
-    /// <exception cref="ArgumentException"><paramref name="key"/> cannot be stored in PostgreSQL (see <see cref="ValidateKey"/>).</exception>
     public async ValueTask<byte[]?> GetAsync(string key, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
-        ValidateKey(key);
+        var stored = StoredKey(key);
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         await using var command = _dataSource.CreateCommand(_select);
-        command.Parameters.Add(new NpgsqlParameter<string>("key", key));
+        command.Parameters.Add(new NpgsqlParameter<string>("key", stored));
         command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("now", now.ToUniversalTime()));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? reader.GetFieldValue<byte[]>(0) : null;
     }
 
     /// <inheritdoc />
-    /// <exception cref="ArgumentException"><paramref name="key"/> cannot be stored in PostgreSQL (see <see cref="ValidateKey"/>).</exception>
     public async ValueTask<bool> TryAddAsync(string key, ReadOnlyMemory<byte> value, DateTimeOffset expiresAt, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
-        ValidateKey(key);
+        var stored = StoredKey(key);
         if (expiresAt <= now)
         {
             return false;
@@ -99,7 +102,7 @@ public sealed class PostgresIdempotencyStore : IIdempotencyStore, IAsyncDisposab
         int rows;
         await using (var command = _dataSource.CreateCommand(_insert))
         {
-            command.Parameters.Add(new NpgsqlParameter<string>("key", key));
+            command.Parameters.Add(new NpgsqlParameter<string>("key", stored));
             command.Parameters.Add(new NpgsqlParameter<ReadOnlyMemory<byte>>("value", value) { NpgsqlDbType = NpgsqlDbType.Bytea });
             command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("expires", expiresAt.ToUniversalTime()));
             command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("now", now.ToUniversalTime()));
@@ -231,31 +234,33 @@ public sealed class PostgresIdempotencyStore : IIdempotencyStore, IAsyncDisposab
     }
 
     /// <summary>
-    /// Refuses, before any round trip, a key that PostgreSQL <c>text</c> cannot hold (a NUL, a lone surrogate) or that
-    /// is longer than <see cref="MaxKeyBytes"/> in UTF-8: lookups and writes fail alike, so the caller fails closed
-    /// before it runs the request.
+    /// The text a key is stored under. A key that PostgreSQL <c>text</c> cannot hold (a NUL, a lone surrogate), that is
+    /// longer than <see cref="MaxKeyBytes"/> in UTF-8 (more than the index keeps), or that starts with
+    /// <see cref="HashedKeyPrefix"/> is stored as that prefix and the hex SHA-256 of its bytes (a lone surrogate kept as
+    /// its code point); every other key as itself. No stored text stands for two keys, and a key that reaches the store
+    /// from request input (a JSON string with <c>\u0000</c>) is served like any other, never refused after the
+    /// request ran.
     /// </summary>
-    private static void ValidateKey(string key)
+    internal static string StoredKey(string key)
     {
         ArgumentNullException.ThrowIfNull(key);
-        if (key.Contains('\0', StringComparison.Ordinal))
+        return Storable(key) ? key : HashedKeyPrefix + Convert.ToHexString(SHA256.HashData(LosslessUtf8.GetBytes(key)));
+    }
+
+    private static bool Storable(string key)
+    {
+        if (key.Contains('\0', StringComparison.Ordinal) || key.StartsWith(HashedKeyPrefix, StringComparison.Ordinal))
         {
-            throw new ArgumentException("The idempotency key contains a NUL character, which PostgreSQL text cannot hold.", nameof(key));
+            return false;
         }
 
-        int bytes;
         try
         {
-            bytes = s_strictUtf8.GetByteCount(key);
+            return s_strictUtf8.GetByteCount(key) <= MaxKeyBytes;
         }
-        catch (EncoderFallbackException ex)
+        catch (EncoderFallbackException)
         {
-            throw new ArgumentException("The idempotency key contains a lone surrogate, which PostgreSQL text cannot hold.", nameof(key), ex);
-        }
-
-        if (bytes > MaxKeyBytes)
-        {
-            throw new ArgumentException($"The idempotency key is {bytes} UTF-8 bytes long; the PostgreSQL store keeps keys of at most {MaxKeyBytes} bytes.", nameof(key));
+            return false; // a lone surrogate
         }
     }
 

@@ -3,43 +3,57 @@ using KeyedLock.Testing;
 namespace KeyedLock.Postgres.Tests.Idempotency;
 
 /// <summary>
-/// Keys the PostgreSQL store cannot keep (a NUL, a lone surrogate, more than it can index) are refused by the lookup
-/// as well as by the write, with an <see cref="ArgumentException"/> before any round trip: a caller fails closed
-/// before it runs the request, never after (when its response could not be stored and a duplicate would run again).
+/// Keys PostgreSQL <c>text</c> cannot hold as they are (a NUL, a lone surrogate, more than the index keeps) are stored
+/// under their hash, by the lookup and the write alike: such a key can come from request input (a JSON string with
+/// <c>\u0000</c>), and refusing it would answer 503 for ever, or after the request ran.
 /// </summary>
 public sealed class StoreKeyLimitsTests : PostgresTestBase
 {
     private static readonly DateTimeOffset Now = new(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
 
     // By index: xunit would serialize a lone surrogate into U+FFFD.
-    private static readonly string[] s_unstorable =
+    private static readonly string[] s_hashed =
     [
         "a\0b",
+        "a\0c",
         "a\uD800",
-        "\uDC00a",
+        "a\uDC00",
+        "a\uFFFD", // valid text, stored as itself, apart from "a\uD800"
         new string('€', (PostgresIdempotencyStore.MaxKeyBytes / 3) + 1), // 3 bytes each in UTF-8
         Incompressible(PostgresIdempotencyStore.MaxKeyBytes + 1),
+        PostgresIdempotencyStore.HashedKeyPrefix + "00", // stored under its hash too, so it never stands for another key
     ];
 
-    [PostgresTheory]
-    [InlineData(0)]
-    [InlineData(1)]
-    [InlineData(2)]
-    [InlineData(3)]
-    [InlineData(4)]
-    public async Task AKeyTheStoreCannotKeep_IsRefusedByTheLookupToo_WithAClearError(int index)
+    [PostgresFact]
+    public async Task KeysTextCannotHold_AreStoredUnderTheirHash_FoundAgain_AndNeverMixedUp()
     {
-        var key = s_unstorable[index];
         await using var table = new Table(Monitor);
         var store = Track(new PostgresIdempotencyStore(Track(TestDatabase.CreateDataSource(TestDatabase.UniqueName("idem"), b => b.MaxPoolSize = 1)), new PostgresIdempotencyStoreOptions { TableName = table.Name }));
 
-        var lookup = await Assert.ThrowsAsync<ArgumentException>(() => store.GetAsync(key, Now).AsTask()).Bounded();
-        var write = await Assert.ThrowsAsync<ArgumentException>(() => store.TryAddAsync(key, new byte[] { 1 }, Now.AddHours(1), Now).AsTask()).Bounded();
-        Assert.Equal("key", lookup.ParamName);
-        Assert.Equal("key", write.ParamName);
+        for (var i = 0; i < s_hashed.Length; i++)
+        {
+            Assert.Null(await store.GetAsync(s_hashed[i], Now).Bounded());
+            Assert.True(await store.TryAddAsync(s_hashed[i], new[] { (byte)i }, Now.AddHours(1), Now).Bounded());
+        }
 
-        // The one pooled connection is still fine.
-        Assert.True(await store.TryAddAsync("k", new byte[] { 1 }, Now.AddHours(1), Now).Bounded());
+        for (var i = 0; i < s_hashed.Length; i++)
+        {
+            Assert.Equal([(byte)i], await store.GetAsync(s_hashed[i], Now).Bounded());
+            var stored = PostgresIdempotencyStore.StoredKey(s_hashed[i]);
+            if (s_hashed[i] == "a\uFFFD")
+            {
+                Assert.Equal(s_hashed[i], stored);
+                continue;
+            }
+
+            Assert.StartsWith(PostgresIdempotencyStore.HashedKeyPrefix, stored, StringComparison.Ordinal);
+            Assert.Equal(PostgresIdempotencyStore.HashedKeyPrefix.Length + 64, stored.Length);
+        }
+
+        // The hashed form of a key, used as a key, is a key of its own.
+        var spoof = PostgresIdempotencyStore.StoredKey(s_hashed[0]);
+        Assert.Null(await store.GetAsync(spoof, Now).Bounded());
+        Assert.Equal("#idem|k", PostgresIdempotencyStore.StoredKey("#idem|k"));
     }
 
     [PostgresFact]
