@@ -25,6 +25,7 @@ public sealed class TypedBindingKeyTests
         a.MapPost("/plans/{plan}", (DayOfWeek plan) => ((int)plan).ToString(CultureInfo.InvariantCulture)).SerializeBy("route:plan");
         a.MapPost("/users/{name}", (string name) => name).SerializeBy("route:name");
         a.MapPost("/prices/{amount}", (decimal amount) => amount.ToString("0.############", CultureInfo.InvariantCulture)).SerializeBy("route:amount");
+        a.MapPost("/settlements/{day}", (DateOnly day) => day.ToString("O", CultureInfo.InvariantCulture)).SerializeBy("route:day");
         a.MapPost("/rates", ([FromQuery] double rate) => (rate == 0 ? 0 : rate).ToString("R", CultureInfo.InvariantCulture)).SerializeBy("query:rate");
         a.MapPost("/pay/{id}", (int id) => id.ToString(CultureInfo.InvariantCulture)).Idempotent("route:id");
     });
@@ -64,6 +65,7 @@ public sealed class TypedBindingKeyTests
     [InlineData("/prices/1.5 /prices/1.50 /prices/01.500")] // decimal: trailing and leading zeros
     [InlineData("/rates?rate=0.1 /rates?rate=0.10 /rates?rate=1e-1 /rates?rate=0.1000000000000000000001")] // double: one double
     [InlineData("/rates?rate=0 /rates?rate=-0 /rates?rate=1e-400")] // double: zero, negative zero, underflow
+    [InlineData("/settlements/2024-01-05 /settlements/2024-1-5 /settlements/2024-01-5")] // DateOnly: one day
     public async Task TypedValues_SpelledDifferently_AreOneKey(string spellings)
     {
         await using var app = await StartAsync();

@@ -11,7 +11,8 @@ namespace KeyedLock.AspNetCore.Internal;
 
 /// <summary>
 /// Route, query and header values that the handler binds to a typed parameter (an integer, a <see cref="Guid"/>, a
-/// <see cref="bool"/>, an enum, a <see cref="decimal"/>, a <see cref="double"/> or <see cref="float"/>) are keyed by the value it binds, not by their text: <c>/accounts/7</c>,
+/// <see cref="bool"/>, an enum, a <see cref="decimal"/>, a <see cref="double"/>, a <see cref="float"/> or a
+/// <see cref="DateOnly"/>) are keyed by the value it binds, not by their text: <c>/accounts/7</c>,
 /// <c>/accounts/07</c> and <c>/accounts/+7</c> all bind <c>int id = 7</c> and must lock one account. The value is
 /// parsed the way the framework's binder parses it (minimal APIs: <c>TryParse</c> with the invariant culture; MVC:
 /// its type converters, which also read hex such as <c>0x7</c>) and printed in one canonical form. Text the binder
@@ -61,6 +62,9 @@ internal static class BoundValue
             TypeCode.Double => static text => double.TryParse(text, Lenient, CultureInfo.InvariantCulture, out var value) ? Float(value) : text,
             TypeCode.Single => static text => float.TryParse(text, Lenient, CultureInfo.InvariantCulture, out var value) ? Float(value) : text,
             _ when type == typeof(Guid) => static text => Guid.TryParse(text, out var value) ? value.ToString("D") : text,
+            _ when type == typeof(DateOnly) => static text => DateOnly.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AllowWhiteSpaces, out var value)
+                ? value.ToString("O", CultureInfo.InvariantCulture) // a day has no time zone: 2024-1-5 and 2024-01-05 are one
+                : text,
             _ when type == typeof(Int128) => text => Integer<Int128>(text, mvc),
             _ when type == typeof(UInt128) => text => Integer<UInt128>(text, mvc),
             _ => null,
