@@ -25,6 +25,8 @@ public sealed class TypedBindingKeyTests
         a.MapPost("/plans/{plan}", (DayOfWeek plan) => ((int)plan).ToString(CultureInfo.InvariantCulture)).SerializeBy("route:plan");
         a.MapPost("/users/{name}", (string name) => name).SerializeBy("route:name");
         a.MapPost("/prices/{amount}", (decimal amount) => amount.ToString("0.############", CultureInfo.InvariantCulture)).SerializeBy("route:amount");
+        a.MapPost("/wallets/{walletId}", ([AsParameters] WalletRequest wallet, [AsParameters] CurrencyRequest currency) => $"{wallet.WalletId}:{currency.Currency}")
+            .SerializeBy("route:walletId", "query:cur");
         a.MapPost("/settlements/{day}", (DateOnly day) => day.ToString("O", CultureInfo.InvariantCulture)).SerializeBy("route:day");
         a.MapPost("/rates", ([FromQuery] double rate) => (rate == 0 ? 0 : rate).ToString("R", CultureInfo.InvariantCulture)).SerializeBy("query:rate");
         a.MapPost("/pay/{id}", (int id) => id.ToString(CultureInfo.InvariantCulture)).Idempotent("route:id");
@@ -131,6 +133,30 @@ public sealed class TypedBindingKeyTests
         using var lower = await app.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/api/typed/names/bob")).Bounded();
         Assert.Contains("|route:name=Bob", app.Locks.AcquiredKeys);
         Assert.Contains("|route:name=bob", app.Locks.AcquiredKeys);
+    }
+
+    [Fact]
+    public async Task AsParametersMembers_AreKeyedByTheValuesTheyBind()
+    {
+        await using var app = await StartAsync();
+
+        // A constructor parameter bound from the route, and a property (of a type without one) bound from the query
+        // under another name.
+        foreach (var url in new[] { "/wallets/7?cur=1", "/wallets/07?cur=01", "/wallets/+7?cur=%2B1" })
+        {
+            using var response = await app.SendAsync(new HttpRequestMessage(HttpMethod.Post, url)).Bounded();
+            Assert.Equal("7:1", await response.Content.ReadAsStringAsync().Bounded());
+        }
+
+        Assert.Equal(["|route:walletId=7", "|query:cur=1"], app.Locks.AcquiredKeys.Distinct().Order(StringComparer.Ordinal).Reverse());
+    }
+
+    public sealed record WalletRequest(int WalletId);
+
+    public sealed class CurrencyRequest
+    {
+        [FromQuery(Name = "cur")]
+        public short Currency { get; set; }
     }
 
     private static HttpRequestMessage Post(string url, (string Name, string Value) header)

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Numerics;
 using System.Reflection;
@@ -6,6 +7,7 @@ using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Mvc.Abstractions;
 using Microsoft.AspNetCore.Mvc.ModelBinding;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Routing.Patterns;
 
 namespace KeyedLock.AspNetCore.Internal;
 
@@ -138,14 +140,62 @@ internal static class BoundValue
         var pattern = (endpoint as RouteEndpoint)?.RoutePattern;
         foreach (var parameter in method.GetParameters())
         {
-            var (source, name) = MinimalBinding(parameter, pattern);
-            if (source == part.Source && string.Equals(name, part.Name, StringComparison.OrdinalIgnoreCase))
+            if (parameter.IsDefined(typeof(AsParametersAttribute), inherit: false))
+            {
+                if (AsParametersMember(parameter.ParameterType, part, pattern) is { } member)
+                {
+                    return member;
+                }
+
+                continue;
+            }
+
+            if (Binds(parameter, parameter.Name, part, pattern))
             {
                 return parameter.ParameterType;
             }
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// The type of the <c>[AsParameters]</c> member that <paramref name="part"/> binds: a parameter of the type's one
+    /// public parameterized constructor, or else a settable property.
+    /// </summary>
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "The members [AsParameters] binds are used by the handler's binding code, so they are kept; a member trimmed away is simply not found, and the part is keyed by its text.")]
+    private static Type? AsParametersMember(Type type, KeyPart part, RoutePattern? pattern)
+    {
+        // As the framework binds it: the parameters of a public parameterized constructor, else the settable properties.
+        var constructors = type.GetConstructors();
+        if (constructors.Length == 1 && constructors[0].GetParameters() is { Length: > 0 } parameters)
+        {
+            foreach (var parameter in parameters)
+            {
+                if (Binds(parameter, parameter.Name, part, pattern))
+                {
+                    return parameter.ParameterType;
+                }
+            }
+
+            return null;
+        }
+
+        foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            if (property.CanWrite && Binds(property, property.Name, part, pattern))
+            {
+                return property.PropertyType;
+            }
+        }
+
+        return null;
+    }
+
+    private static bool Binds(ICustomAttributeProvider member, string? name, KeyPart part, RoutePattern? pattern)
+    {
+        var (source, bound) = MinimalBinding(member, name, pattern);
+        return source == part.Source && string.Equals(bound, part.Name, StringComparison.OrdinalIgnoreCase);
     }
 
     /// <summary>Whether an MVC binding source reads values of <paramref name="part"/>'s kind (no source: route values, then the query).</summary>
@@ -165,25 +215,25 @@ internal static class BoundValue
     }
 
     /// <summary>Where a minimal-API parameter is bound from, as the framework decides it for simple types.</summary>
-    private static (KeyPartSource? Source, string? Name) MinimalBinding(ParameterInfo parameter, Microsoft.AspNetCore.Routing.Patterns.RoutePattern? pattern)
+    private static (KeyPartSource? Source, string? Name) MinimalBinding(ICustomAttributeProvider member, string? name, RoutePattern? pattern)
     {
-        foreach (var attribute in parameter.GetCustomAttributes(inherit: true))
+        foreach (var attribute in member.GetCustomAttributes(inherit: true))
         {
             switch (attribute)
             {
                 case IFromRouteMetadata route:
-                    return (KeyPartSource.Route, route.Name ?? parameter.Name);
+                    return (KeyPartSource.Route, route.Name ?? name);
                 case IFromQueryMetadata query:
-                    return (KeyPartSource.Query, query.Name ?? parameter.Name);
+                    return (KeyPartSource.Query, query.Name ?? name);
                 case IFromHeaderMetadata header:
-                    return (KeyPartSource.Header, header.Name ?? parameter.Name);
+                    return (KeyPartSource.Header, header.Name ?? name);
                 case IFromBodyMetadata or IFromFormMetadata or IFromServiceMetadata:
                     return (null, null);
             }
         }
 
-        return parameter.Name is { } implicitName && pattern?.GetParameter(implicitName) is not null
-            ? (KeyPartSource.Route, implicitName)
-            : (KeyPartSource.Query, parameter.Name);
+        return name is not null && pattern?.GetParameter(name) is not null
+            ? (KeyPartSource.Route, name)
+            : (KeyPartSource.Query, name);
     }
 }
