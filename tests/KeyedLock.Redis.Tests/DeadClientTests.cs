@@ -7,7 +7,8 @@ namespace KeyedLock.Redis.Tests;
 /// <summary>A waiter whose instance dies keeps nobody waiting for long: its place has a deadline on the server clock.</summary>
 public sealed class DeadClientTests : RedisTestBase
 {
-    private static readonly TimeSpan WaiterTtl = TimeSpan.FromMilliseconds(600);
+    // Long enough that the live waiter always queues before the dead one's place expires, even on a loaded machine.
+    private static readonly TimeSpan WaiterTtl = TimeSpan.FromSeconds(1);
 
     [RedisFact]
     public async Task DeadWaiter_IsHandedTheKey_ItsHandOffExpires_AndTheNextWaiterIsGranted()
@@ -44,17 +45,18 @@ public sealed class DeadClientTests : RedisTestBase
     {
         var a = await CreateInstanceAsync(o => o.WaiterTtl = WaiterTtl);
         var c = await CreateInstanceAsync(o => o.WaiterTtl = WaiterTtl);
+        await (await c.AcquireAsync("warm-up").Bounded()).DisposeAsync(); // C's channel is subscribed before the race
+        var dead = Track(await TestRedis.ConnectAsync()); // connected before the dead waiter's deadline starts running
         var holder = await a.AcquireAsync("k").Bounded();
-        await QueueADeadWaiterAsync(a, "k");
+        await QueueADeadWaiterAsync(dead, a, "k");
         var next = c.AcquireAsync("k").AsTask();
         await TestWait.UntilAsync(() => QueueLengthAsync("k"), 2, "the live waiter queues behind the dead one");
         return (holder, next);
     }
 
     /// <summary>A client that queues with the provider's own ACQUIRE script and then dies (never refreshes, never leaves).</summary>
-    private static async Task QueueADeadWaiterAsync(RedisKeyedLockProvider template, string key)
+    private static async Task QueueADeadWaiterAsync(IConnectionMultiplexer dead, RedisKeyedLockProvider template, string key)
     {
-        await using var dead = await TestRedis.ConnectAsync();
         var reply = (long)(await template.Scripts.Acquire.EvaluateAsync(dead.GetDatabase(), template.Keys.For(key), RedisKeyedLockProvider.Argv("deadinstance:1", "0")).Bounded())!;
         Assert.True(reply < 0, "queued"); // -1 - the holder's time left
     }
