@@ -115,6 +115,14 @@ public sealed class StampedeProtectionFlagsTests : IDisposable
         locks.Registry.Dispose();
     }
 
+    [Fact]
+    public void TheInProcessRegistryOfTheWrapper_PublishesNoInstruments()
+    {
+        // A listener that takes the KeyedLock meter by name would otherwise count every cold load twice: once by the
+        // lock provider, once by the wrapper's own registry.
+        Assert.False(((KeyedLock.Caching.Internal.KeyedLockHybridCache)_a.Cache).LocalRegistryHasMeter);
+    }
+
     public void Dispose()
     {
         _a.Dispose();

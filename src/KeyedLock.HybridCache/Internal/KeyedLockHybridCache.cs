@@ -51,7 +51,8 @@ internal sealed class KeyedLockHybridCache : HybridCache, IDisposable
     // One load per key at a time in this instance, whatever the provider allows: with a keyed semaphore
     // (MaxConcurrencyPerKey > 1) two loads of a key could hold its lock at once, both miss and both load, and their
     // re-checks could carry the same flags, which HybridCache would join (the second would then see no miss of its own).
-    private readonly KeyedLockRegistry _local = new();
+    // It publishes no instruments: the provider's lock counts the load's acquisition, once.
+    private readonly KeyedLockRegistry _local = new(null, null, meterFactory: null, publishMetrics: false);
 
     internal KeyedLockHybridCache(HybridCache inner, bool ownsInner, IKeyedLockProvider locks, KeyedLockStampedeProtectionOptions options, HybridCacheEntryFlags defaultFlags, ILogger? logger)
     {
@@ -97,6 +98,9 @@ internal sealed class KeyedLockHybridCache : HybridCache, IDisposable
             tags,
             cancellationToken);
     }
+
+    /// <summary>Whether the in-process registry has a meter of its own (for tests: it must not).</summary>
+    internal bool LocalRegistryHasMeter => _local.Metrics.Meter is not null;
 
     /// <summary>Loads of <paramref name="key"/> waiting for this instance's load of it (for tests).</summary>
     internal int LocalQueueLength(string key) => _local.QueueLength(key);
