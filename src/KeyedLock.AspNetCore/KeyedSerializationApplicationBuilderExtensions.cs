@@ -22,9 +22,7 @@ public static class KeyedSerializationApplicationBuilderExtensions
     /// app starts, <c>UseRouting()</c>, <c>UseAuthentication()</c> or <c>UseAuthorization()</c> was called after it.</exception>
     public static IApplicationBuilder UseKeyedSerialization(this IApplicationBuilder app)
     {
-        var marker = Marker(app);
-        marker.SerializationMiddleware = true;
-        marker.Placed("UseKeyedSerialization()", app.Properties);
+        Marker(app).Placed(KeyedSerializationMarker.SerializationCall, app.Properties);
         return app.UseMiddleware<KeyedSerializationMiddleware>();
     }
 
@@ -43,9 +41,7 @@ public static class KeyedSerializationApplicationBuilderExtensions
     /// app starts, <c>UseRouting()</c>, <c>UseAuthentication()</c> or <c>UseAuthorization()</c> was called after it.</exception>
     public static IApplicationBuilder UseIdempotency(this IApplicationBuilder app)
     {
-        var marker = Marker(app);
-        marker.IdempotencyMiddleware = true;
-        marker.Placed("UseIdempotency()", app.Properties);
+        Marker(app).Placed(KeyedSerializationMarker.IdempotencyCall, app.Properties);
         return app.UseMiddleware<IdempotencyMiddleware>();
     }
 

@@ -30,9 +30,10 @@ internal static class BoundValue
     internal static KeyPart[] Apply(Endpoint endpoint, KeyPart[] parts)
     {
         KeyPart[]? typed = null;
+        var mvc = EndpointJson.IsMvc(endpoint);
         for (var i = 0; i < parts.Length; i++)
         {
-            if (BoundType(endpoint, parts[i]) is { } type && For(type, EndpointJson.IsMvc(endpoint)) is { } canonical)
+            if (BoundType(endpoint, parts[i]) is { } type && For(type, mvc) is { } canonical)
             {
                 typed ??= (KeyPart[])parts.Clone();
                 typed[i] = parts[i] with { Bound = canonical };
@@ -48,7 +49,7 @@ internal static class BoundValue
         type = Nullable.GetUnderlyingType(type) ?? type;
         return Type.GetTypeCode(type) switch
         {
-            _ when type.IsEnum => text => Enum(type, text, mvc),
+            _ when type.IsEnum => text => Enum(type, text),
             TypeCode.Int32 => text => Integer<int>(text, mvc),
             TypeCode.Int64 => text => Integer<long>(text, mvc),
             TypeCode.Int16 => text => Integer<short>(text, mvc),
@@ -100,15 +101,10 @@ internal static class BoundValue
             : text;
     }
 
-    private static string Enum(Type type, string text, bool mvc)
-    {
-        // Names in any case and numbers give the member's number (flags combine); both binders read names, and the
-        // case-insensitive reading can only merge keys.
-        _ = mvc;
-        return System.Enum.TryParse(type, text, ignoreCase: true, out var value)
-            ? ((System.Enum)value!).ToString("D")
-            : text;
-    }
+    // Names in any case and numbers give the member's number (flags combine); both binders read names, and the
+    // case-insensitive reading can only merge keys.
+    private static string Enum(Type type, string text) =>
+        System.Enum.TryParse(type, text, ignoreCase: true, out var value) ? ((System.Enum)value!).ToString("D") : text;
 
     /// <summary>The type of the handler's parameter that <paramref name="part"/> binds, or null (not a route, query or header part; not found).</summary>
     private static Type? BoundType(Endpoint endpoint, KeyPart part)

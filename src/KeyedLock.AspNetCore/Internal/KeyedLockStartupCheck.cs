@@ -39,6 +39,8 @@ internal sealed class KeyedLockStartupCheck(KeyedSerializationMarker marker, Key
 
     internal void Check(IEnumerable<Endpoint> endpoints)
     {
+        var serializationMiddleware = marker.SerializationMiddleware;
+        var idempotencyMiddleware = marker.IdempotencyMiddleware;
         foreach (var endpoint in endpoints)
         {
             var serialized = serialization.GetPlan(endpoint) is not null;
@@ -55,10 +57,11 @@ internal sealed class KeyedLockStartupCheck(KeyedSerializationMarker marker, Key
                 continue;
             }
 
-            if ((serialized && !marker.SerializationMiddleware) || (idempotent && !marker.IdempotencyMiddleware))
+            var unenforcedSerialization = serialized && !serializationMiddleware;
+            if (unenforcedSerialization || (idempotent && !idempotencyMiddleware))
             {
-                var what = serialized && !marker.SerializationMiddleware ? "[SerializeBy]" : "[Idempotent]";
-                var use = serialized && !marker.SerializationMiddleware ? "app.UseKeyedSerialization()" : "app.UseIdempotency()";
+                var what = unenforcedSerialization ? "[SerializeBy]" : "[Idempotent]";
+                var use = "app." + (unenforcedSerialization ? KeyedSerializationMarker.SerializationCall : KeyedSerializationMarker.IdempotencyCall);
                 throw new InvalidOperationException(
                     $"The endpoint '{endpoint.DisplayName}' declares {what}, but nothing in the app enforces it: call {use} after UseRouting/UseAuthorization, or declare it with .SerializeBy(...)/.Idempotent(...) on the endpoint, which protects it without the middleware.");
             }

@@ -23,11 +23,17 @@ internal sealed class KeyedSerializationMarker
 
     private readonly List<Placement> _placements = [];
 
-    /// <summary>Set by <c>UseKeyedSerialization()</c>.</summary>
-    internal bool SerializationMiddleware { get; set; }
+    /// <summary>The call that adds the serialization middleware, as placements and messages name it.</summary>
+    internal const string SerializationCall = "UseKeyedSerialization()";
 
-    /// <summary>Set by <c>UseIdempotency()</c>.</summary>
-    internal bool IdempotencyMiddleware { get; set; }
+    /// <summary>The call that adds the idempotency middleware.</summary>
+    internal const string IdempotencyCall = "UseIdempotency()";
+
+    /// <summary>Whether <c>UseKeyedSerialization()</c> was called.</summary>
+    internal bool SerializationMiddleware => WasPlaced(SerializationCall);
+
+    /// <summary>Whether <c>UseIdempotency()</c> was called.</summary>
+    internal bool IdempotencyMiddleware => WasPlaced(IdempotencyCall);
 
     /// <summary>Records that <paramref name="middleware"/> was added to the pipeline whose properties are <paramref name="properties"/>.</summary>
     internal void Placed(string middleware, IDictionary<string, object?> properties)
@@ -36,6 +42,14 @@ internal sealed class KeyedSerializationMarker
         lock (_placements)
         {
             _placements.Add(new Placement(middleware, properties, before));
+        }
+    }
+
+    private bool WasPlaced(string middleware)
+    {
+        lock (_placements)
+        {
+            return _placements.Exists(p => p.Middleware == middleware);
         }
     }
 
