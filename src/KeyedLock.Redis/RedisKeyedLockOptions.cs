@@ -72,8 +72,7 @@ public sealed class RedisKeyedLockOptions
 
         // The namespace is also in the fencing counter's name and the channels, which are plain UTF-8: a lone
         // surrogate there would become U+FFFD and share them with another namespace.
-        if (System.Text.Unicode.Utf8.FromUtf16(KeyNamespace, new byte[KeyNamespace.Length * 3], out _, out _, replaceInvalidSequences: false)
-            != System.Buffers.OperationStatus.Done)
+        if (KeyedLock.Internal.LosslessUtf8.HasLoneSurrogate(KeyNamespace))
         {
             throw new ArgumentException("KeyNamespace must be valid UTF-16 (it has a lone surrogate).", nameof(KeyNamespace));
         }

@@ -32,6 +32,20 @@ public sealed class LosslessUtf8Tests
     }
 
     [Fact]
+    public void ALoneSurrogate_IsFound_WhereverItIs_AndPairsAreNot()
+    {
+        foreach (var text in new[] { "\uD800", "a\uDC00", "\uDBFF\uDBFF", "\uDC00\uD800", "\U0001F600\uD800", "x\U0001F600\uDFFFy" })
+        {
+            Assert.True(LosslessUtf8.HasLoneSurrogate(text), Convert.ToHexString(Encoding.Unicode.GetBytes(text)));
+        }
+
+        foreach (var text in new[] { string.Empty, "plain", "\U0001F600", "a\uDBFF\uDFFFb\uD800\uDC00", "\uFFFD\uD7FF\uE000" })
+        {
+            Assert.False(LosslessUtf8.HasLoneSurrogate(text), Convert.ToHexString(Encoding.Unicode.GetBytes(text)));
+        }
+    }
+
+    [Fact]
     public void StringsThatPlainUtf8MakesEqual_StayDifferent()
     {
         string[] texts = ["a\uD800", "a\uDC00", "a\uFFFD", "a\uDBFF", "a\uDFFF", "a\uD800\uD800", "a\uFFFD\uFFFD", "a?", "a"];

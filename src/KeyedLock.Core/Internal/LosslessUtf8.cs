@@ -18,6 +18,24 @@ internal static class LosslessUtf8
     /// <summary>Whether <paramref name="text"/> has a surrogate (then its plain UTF-8 may be lossy).</summary>
     internal static bool HasSurrogates(ReadOnlySpan<char> text) => text.IndexOfAnyInRange('\uD800', '\uDFFF') >= 0;
 
+    /// <summary>Whether <paramref name="text"/> has a surrogate that is not half of a pair (it is not valid UTF-16, and plain UTF-8 loses it).</summary>
+    internal static bool HasLoneSurrogate(ReadOnlySpan<char> text)
+    {
+        for (var i = text.IndexOfAnyInRange('\uD800', '\uDFFF'); i >= 0 && i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(text[i]))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Writes <paramref name="text"/> into <paramref name="bytes"/> (at least <see cref="GetMaxByteCount"/> long); returns the count.</summary>
     internal static int GetBytes(ReadOnlySpan<char> text, Span<byte> bytes)
     {

@@ -39,7 +39,6 @@ public sealed class PostgresIdempotencyStore : IIdempotencyStore, IAsyncDisposab
     /// <summary>The start of a stored key that stands for a key hashed by <see cref="StoredKey"/>.</summary>
     internal const string HashedKeyPrefix = "#sha256:";
 
-    private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
@@ -247,22 +246,9 @@ public sealed class PostgresIdempotencyStore : IIdempotencyStore, IAsyncDisposab
         return Storable(key) ? key : HashedKeyPrefix + Convert.ToHexString(SHA256.HashData(LosslessUtf8.GetBytes(key)));
     }
 
-    private static bool Storable(string key)
-    {
-        if (key.Contains('\0', StringComparison.Ordinal) || key.StartsWith(HashedKeyPrefix, StringComparison.Ordinal))
-        {
-            return false;
-        }
-
-        try
-        {
-            return s_strictUtf8.GetByteCount(key) <= MaxKeyBytes;
-        }
-        catch (EncoderFallbackException)
-        {
-            return false; // a lone surrogate
-        }
-    }
+    private static bool Storable(string key) =>
+        !key.Contains('\0', StringComparison.Ordinal) && !key.StartsWith(HashedKeyPrefix, StringComparison.Ordinal)
+        && !LosslessUtf8.HasLoneSurrogate(key) && Encoding.UTF8.GetByteCount(key) <= MaxKeyBytes;
 
     /// <summary>A stable 64-bit FNV-1a hash of the table name, for the DDL advisory lock.</summary>
     private static long DdlLockId(string table)

@@ -38,7 +38,9 @@ public sealed class StoreKeyLimitsTests : PostgresTestBase
 
         for (var i = 0; i < s_hashed.Length; i++)
         {
-            Assert.Equal([(byte)i], await store.GetAsync(s_hashed[i], Now).Bounded());
+            var found = await store.GetAsync(s_hashed[i], Now).Bounded();
+            Assert.NotNull(found);
+            Assert.Equal([(byte)i], found);
             var stored = PostgresIdempotencyStore.StoredKey(s_hashed[i]);
             if (s_hashed[i] == "a\uFFFD")
             {
