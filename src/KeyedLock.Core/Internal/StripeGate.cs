@@ -27,13 +27,28 @@ internal class StripeGate
         return new Scope(this);
     }
 
+    /// <summary>
+    /// How many turns of the contended spin pass before it sleeps (<see cref="Thread.Sleep(int)"/> of 1 ms) between
+    /// tries; before that it spins, then yields the processor (<c>Sleep(0)</c> and <see cref="Thread.Yield"/> in turn).
+    /// </summary>
+    /// <remarks>
+    /// <see cref="SpinWait"/>'s default sleeps from the 20th turn on. Measured on a hot key (32 flows, 2 cores, counted
+    /// per contended enter): 97-98 % got the gate within 10 turns, 1-2 % needed 11 to 50 (the gate's holder had been
+    /// descheduled for a moment), and about one in 10,000 needed more than 100. With the default, those 1-2 % each
+    /// slept a whole millisecond while the key's next holder waited behind them, which made the slowest tenth of the
+    /// runs 10-50 % slower than the same runs of <c>SemaphoreSlim</c>. Yielding until the 100th turn keeps that
+    /// millisecond for a holder that is really gone for a while, where sleeping stops the spin from burning the core.
+    /// (<c>SemaphoreSlim</c> and <c>ManualResetEventSlim</c> spin without sleeping too, then block.)
+    /// </remarks>
+    internal const int SleepAfterTurns = 100;
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void EnterContended()
     {
         var spin = new SpinWait();
         do
         {
-            spin.SpinOnce();
+            spin.SpinOnce(SleepAfterTurns);
         }
         while (Volatile.Read(ref _taken) != 0 || Interlocked.CompareExchange(ref _taken, 1, 0) != 0);
     }
