@@ -6,6 +6,7 @@ using KeyedLock.Benchmarks;
 // dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --fifo-check  (grant order of scenario (b) per contender)
 // dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --redis-report (Redis hand-off latency, commands per acquisition)
 // dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --redis-capacity (acquisitions/s one redis-server sustains)
+// dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --redis-split  (uncontended Redis time split: round trips, server work, client code)
 // dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --postgres-compare  (KeyedLock.Postgres vs DistributedLock.Postgres)
 // dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --core-compare  (Core scenarios (a) and (b), contenders interleaved, one process each)
 if (args.Contains("--leak-check"))
@@ -26,6 +27,11 @@ if (args.Contains("--redis-capacity"))
 if (args.Contains("--postgres-compare"))
 {
     return await PostgresComparison.RunAsync();
+}
+
+if (args.Contains("--redis-split"))
+{
+    return await RedisSplit.RunAsync();
 }
 
 if (args.Contains("--core-compare"))

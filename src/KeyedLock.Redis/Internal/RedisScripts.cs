@@ -8,9 +8,10 @@ namespace KeyedLock.Redis.Internal;
 /// <summary>
 /// The Lua scripts of the provider. Each one is atomic on the server and reads the clock with <c>TIME</c> (never a
 /// client clock) when it needs one. Per lock key there are three keys (see <see cref="RedisKeys"/>): <c>h</c> the
-/// holders (a hash: field <c>id</c> -&gt; deadline ms and field <c>#id</c> -&gt; fencing token, written and deleted
-/// together), <c>q</c> waiters in arrival order (list) and <c>w</c> their liveness deadlines (zset id -&gt; deadline
-/// ms). A call passes only <c>h</c> (<c>KEYS[1]</c>, or one per item for HEARTBEAT): the script derives <c>q</c> and
+/// holders (a hash: field <c>id</c> -&gt; deadline ms and a token field -&gt; fencing token, written and deleted
+/// together; the token field is <c>#id</c> while no waiter has queued behind the holder since its grant, and
+/// <c>!id</c> once one may have), <c>q</c> waiters in arrival order (list) and <c>w</c> their liveness deadlines (zset
+/// id -&gt; deadline ms). A call passes only <c>h</c> (<c>KEYS[1]</c>, or one per item for HEARTBEAT): the script derives <c>q</c> and
 /// <c>w</c> from its name (they differ only in the last letter), and the namespace's fencing counter is written into
 /// the text like the settings.
 /// </summary>
@@ -36,7 +37,9 @@ namespace KeyedLock.Redis.Internal;
 /// <para>
 /// Invariant kept by every script: <c>h</c> expires at its last holder deadline and <c>q</c>/<c>w</c> at their last
 /// waiter deadline, so a key whose clients all died leaves nothing behind, and an existing <c>h</c> with one holder
-/// means that holder's deadline has not passed.
+/// means that holder's deadline has not passed. A holder's token field is <c>#id</c> only while no waiter has queued
+/// since its grant (ACQUIRE renames it to <c>!id</c> when it queues a waiter, and a grant from a non-empty queue writes
+/// <c>!id</c>), so with a holder limit of 1 the release of a <c>#id</c> holder is one <c>HDEL</c>.
 /// </para>
 /// </remarks>
 internal sealed class RedisScripts
@@ -59,16 +62,29 @@ internal sealed class RedisScripts
         """;
 
     /// <summary>
-    /// RELEASE's fast path, before anything else (not even <c>TIME</c>): when nobody waits and the key has one holder,
-    /// delete that holder's two fields if it is the releasing one (the emptied hash disappears with them). The reply is
-    /// 1 when the entry was there: <c>h</c> still existing means its only holder's deadline has not passed (see the
-    /// invariant), which is what purge would have judged, to the millisecond. Anything else takes the full path. With a
-    /// holder limit of 1 the hash never has more than one holder, so the <c>HLEN</c> check is left out
-    /// (<c>$ONE_HOLDER</c>).
+    /// RELEASE's fast path with a holder limit of 1, before anything else (not even <c>TIME</c>): one <c>HDEL</c> of the
+    /// holder's deadline field and its <c>#id</c> token field. Both there means no waiter has queued behind it since its
+    /// grant (queuing renames the token field to <c>!id</c>, and a grant names it <c>#id</c> only when the queue is
+    /// empty), so there is nobody to hand the key to and the release is done: the emptied hash disappears with the
+    /// fields. The reply is 1: <c>h</c> still existing means its only holder's deadline has not passed (see the
+    /// invariant), which is what purge would have judged, to the millisecond. Otherwise (<c>pre</c> fields deleted so
+    /// far: 1 when the token field was <c>!id</c>, 0 when the lease is gone) the full path runs.
     /// </summary>
-    private const string ReleaseFast = """
-        if redis.call('EXISTS', q) == 0 and $ONE_HOLDER then
-          if redis.call('HDEL', h, ARGV[1], '#' .. ARGV[1]) > 0 then return 1 end
+    private const string ReleaseFastOne = """
+        local pre = redis.call('HDEL', h, ARGV[1], '#' .. ARGV[1])
+        if pre == 2 then return 1 end
+
+        """;
+
+    /// <summary>
+    /// RELEASE's fast path with a holder limit above 1: when nobody waits and the key has this one holder, delete its
+    /// fields; the reply is 1 when they were there (as for <see cref="ReleaseFastOne"/>). Other holders, a queue or a
+    /// missing hash take the full path.
+    /// </summary>
+    private const string ReleaseFastMany = """
+        local pre = 0
+        if redis.call('EXISTS', q) == 0 and redis.call('HLEN', h) == 2 then
+          if redis.call('HDEL', h, ARGV[1], '#' .. ARGV[1], '!' .. ARGV[1]) > 0 then return 1 end
           return 0
         end
 
@@ -121,7 +137,8 @@ internal sealed class RedisScripts
 
         """;
 
-    // fence() and grant(): a token (a string, see NextToken), and a holder with its deadline.
+    // fence() and grant(): a token (a string, see NextToken), and a holder with its deadline. The token field is
+    // '!id' when waiters are still queued (the release must hand the key on), else '#id'.
     private const string Grants = """
         local function fence()
 
@@ -129,9 +146,11 @@ internal sealed class RedisScripts
           return tok
         end
 
-        local function grant(h, id, ttl)
+        local function grant(h, id, ttl, queued)
           local tok = fence()
-          redis.call('HSET', h, id, now + ttl, '#' .. id, tok)
+          local field = '#' .. id
+          if queued then field = '!' .. id end
+          redis.call('HSET', h, id, now + ttl, field, tok)
           return tok
         end
 
@@ -144,12 +163,14 @@ internal sealed class RedisScripts
         local prefix = $CHANNEL_PREFIX
         local waiterTtl = $WAITER_TTL
 
-        -- The holders' deadlines (id -> ms), their number, and the first and last deadline.
+        -- The holders' deadlines (id -> ms), their number, and the first and last deadline (token fields, '#id'
+        -- and '!id', skipped).
         local function holders(h)
           local all = redis.call('HGETALL', h)
           local dl, n, first, last = {}, 0, nil, nil
           for i = 1, #all, 2 do
-            if string.byte(all[i], 1) ~= 35 then
+            local b = string.byte(all[i], 1)
+            if b ~= 35 and b ~= 33 then
               local d = tonumber(all[i + 1])
               dl[all[i]] = d
               n = n + 1
@@ -167,7 +188,7 @@ internal sealed class RedisScripts
             redis.call('ZREMRANGEBYSCORE', w, '-inf', now)
           end
           for id, d in pairs((holders(h))) do
-            if d <= now then redis.call('HDEL', h, id, '#' .. id) end
+            if d <= now then redis.call('HDEL', h, id, '#' .. id, '!' .. id) end
           end
         end
 
@@ -176,7 +197,7 @@ internal sealed class RedisScripts
             local nxt = redis.call('LPOP', q)
             if not nxt then break end
             redis.call('ZREM', w, nxt)
-            local tok = grant(h, nxt, handoff)
+            local tok = grant(h, nxt, handoff, redis.call('LLEN', q) > 0)
             redis.call('PUBLISH', prefix .. string.match(nxt, '^[^:]+'), nxt .. ' ' .. tok)
           end
         end
@@ -194,7 +215,26 @@ internal sealed class RedisScripts
         end
 
         local function token(h, id)
-          return tonumber(redis.call('HGET', h, '#' .. id))
+          local t = redis.call('HMGET', h, '#' .. id, '!' .. id)
+          return tonumber(t[1] or t[2])
+        end
+
+        -- A waiter queues: every holder's token field becomes '!id', so that its release takes the full path and
+        -- hands the key on. Returns the first holder deadline.
+        local function mark(h)
+          local all = redis.call('HGETALL', h)
+          local first = nil
+          for i = 1, #all, 2 do
+            local b = string.byte(all[i], 1)
+            if b == 35 then
+              redis.call('HDEL', h, all[i])
+              redis.call('HSET', h, '!' .. string.sub(all[i], 2), all[i + 1])
+            elseif b ~= 33 then
+              local d = tonumber(all[i + 1])
+              if not first or d < first then first = d end
+            end
+          end
+          return first
         end
 
         """;
@@ -214,13 +254,13 @@ internal sealed class RedisScripts
           redis.call('HSET', h, id, now + leaseTtl)
           res = token(h, id)
         elseif redis.call('LLEN', q) == 0 and redis.call('HLEN', h) / 2 < limit then
-          res = tonumber(grant(h, id, leaseTtl))
+          res = tonumber(grant(h, id, leaseTtl, false))
         elseif ARGV[2] == '1' then
           res = 0
         else
           if not redis.call('ZSCORE', w, id) then redis.call('RPUSH', q, id) end
           redis.call('ZADD', w, now + waiterTtl, id)
-          local _, _, first = holders(h)
+          local first = mark(h)
           local left = 0
           if first then left = math.max(0, first - now) end
           res = -1 - left
@@ -244,11 +284,11 @@ internal sealed class RedisScripts
         """;
 
     /// <summary>ARGV[1] holder id. Releases and grants the next waiters. Returns 1, or 0 when the lease was already gone (lost).</summary>
-    private const string ReleaseText = LockKeys + ReleaseFast + Prelude + QueueKeys + """
+    private const string ReleaseText = LockKeys + "$RELEASE_FAST" + Prelude + QueueKeys + """
         local id = ARGV[1]
         purge(h, q, w)
         local held = 0
-        if redis.call('HDEL', h, id, '#' .. id) > 0 then held = 1 end
+        if pre + redis.call('HDEL', h, id, '#' .. id, '!' .. id) > 0 then held = 1 end
         promote(h, q, w)
         tidy(h, q, w)
         return held
@@ -264,7 +304,7 @@ internal sealed class RedisScripts
         redis.call('LREM', q, 0, id)
         redis.call('ZREM', w, id)
         local held = 0
-        if redis.call('HDEL', h, id, '#' .. id) > 0 then held = 1 end
+        if redis.call('HDEL', h, id, '#' .. id, '!' .. id) > 0 then held = 1 end
         promote(h, q, w)
         tidy(h, q, w)
         return held
@@ -320,7 +360,7 @@ internal sealed class RedisScripts
     internal RedisScripts(int holderLimit, string channelPrefix, string fenceKey, long fenceTtlMs, long leaseTtlMs, long waiterTtlMs)
     {
         string Bake(string text) => text
-            .Replace("$ONE_HOLDER", holderLimit == 1 ? "true" : "redis.call('HLEN', h) == 2", StringComparison.Ordinal)
+            .Replace("$RELEASE_FAST", holderLimit == 1 ? ReleaseFastOne : ReleaseFastMany, StringComparison.Ordinal)
             .Replace("$LIMIT", Number(holderLimit), StringComparison.Ordinal)
             .Replace("$FENCE_KEY", LuaString(fenceKey), StringComparison.Ordinal)
             .Replace("$HANDOFF_TTL", Number(waiterTtlMs), StringComparison.Ordinal)
