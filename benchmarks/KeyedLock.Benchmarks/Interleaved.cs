@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 
 namespace KeyedLock.Benchmarks;
 
@@ -41,5 +42,21 @@ internal static class Interleaved
             double At(double q) => values[Math.Min(values.Length - 1, (int)(q * values.Length))];
             return new LatencyStats(values.Average(), At(0.5), At(0.9), At(0.99));
         }).ToArray();
+    }
+
+    /// <summary>
+    /// Measures <paramref name="operations"/> interleaved (2,000 warm-up rounds, then 10,000 each) and prints one
+    /// markdown row per operation, with its p50 as a ratio of operation <paramref name="baseline"/>'s.
+    /// </summary>
+    internal static async Task PrintAsync(string title, (string Name, Func<Task> Run)[] operations, int baseline)
+    {
+        var stats = await MeasureAsync(operations.Select(o => o.Run).ToList(), warmup: 2000, samples: 10000);
+        Console.WriteLine($"| {title}, interleaved (10,000 each, after 2,000 warm-up rounds) | mean | p50 | p90 | p99 | p50 / {operations[baseline].Name} |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: |");
+        for (var i = 0; i < operations.Length; i++)
+        {
+            var s = stats[i];
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {operations[i].Name} | {s.Mean:0.0} µs | {s.P50:0.0} µs | {s.P90:0.0} µs | {s.P99:0.0} µs | {s.P50 / stats[baseline].P50:0.00} |"));
+        }
     }
 }

@@ -66,14 +66,7 @@ internal static class RedisReport
                 await ping.PingAsync();
             }),
         ];
-        var stats = await Interleaved.MeasureAsync(operations.Select(o => o.Run).ToList(), warmup: 2000, samples: 10000);
-        Console.WriteLine("| uncontended acquire + release, interleaved (10,000 each, after 2,000 warm-up rounds) | mean | p50 | p90 | p99 | p50 / DistributedLock.Redis |");
-        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: |");
-        for (var i = 0; i < operations.Length; i++)
-        {
-            var s = stats[i];
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {operations[i].Name} | {s.Mean:0} µs | {s.P50:0} µs | {s.P90:0} µs | {s.P99:0} µs | {s.P50 / stats[1].P50:0.00} |"));
-        }
+        await Interleaved.PrintAsync("uncontended acquire + release", operations, baseline: 1);
     }
 
     private static async Task<List<double>> KeyedHandOffsAsync(RedisContenders contenders, int count)

@@ -1,4 +1,3 @@
-using System.Globalization;
 using StackExchange.Redis;
 
 namespace KeyedLock.Benchmarks;
@@ -60,14 +59,7 @@ internal static class RedisSplit
         ];
 
         Console.WriteLine($"Redis: {RedisContenders.Connection}, {Environment.ProcessorCount} cores, load average {RedisReport.LoadAverage()}");
-        var stats = await Interleaved.MeasureAsync(operations.Select(o => o.Run).ToList(), warmup: 2000, samples: 10000);
-        Console.WriteLine("| uncontended acquire + release, interleaved (10,000 each, after 2,000 warm-up rounds) | mean | p50 | p90 | p50 / DistributedLock.Redis |");
-        Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
-        for (var i = 0; i < operations.Length; i++)
-        {
-            var s = stats[i];
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {operations[i].Name} | {s.Mean:0.0} µs | {s.P50:0.0} µs | {s.P90:0.0} µs | {s.P50 / stats[1].P50:0.00} |"));
-        }
+        await Interleaved.PrintAsync("uncontended acquire + release", operations, baseline: 1);
 
         return 0;
     }
