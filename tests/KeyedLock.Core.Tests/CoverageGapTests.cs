@@ -13,12 +13,12 @@ public sealed class NullArgumentTests
     public async Task EveryRunAsyncOverload_RejectsANullDelegate_BeforeTakingTheKey()
     {
         using var registry = new KeyedLockRegistry();
-        Assert.Equal("action", (await Assert.ThrowsAsync<ArgumentNullException>(() => registry.RunAsync("k", (Func<CancellationToken, ValueTask>)null!))).ParamName);
-        Assert.Equal("action", (await Assert.ThrowsAsync<ArgumentNullException>(() => registry.RunAsync("k", (Func<CancellationToken, Task>)null!))).ParamName);
-        Assert.Equal("func", (await Assert.ThrowsAsync<ArgumentNullException>(() => registry.RunAsync("k", (Func<CancellationToken, ValueTask<int>>)null!))).ParamName);
-        Assert.Equal("func", (await Assert.ThrowsAsync<ArgumentNullException>(() => registry.RunAsync("k", (Func<CancellationToken, Task<int>>)null!))).ParamName);
-        Assert.Equal("action", (await Assert.ThrowsAsync<ArgumentNullException>(() => registry.RunAsync("k", (Action<CancellationToken>)null!))).ParamName);
-        Assert.Equal("func", (await Assert.ThrowsAsync<ArgumentNullException>(() => registry.RunAsync("k", (Func<CancellationToken, int>)null!))).ParamName);
+        Assert.Equal("action", (await Assert.ThrowsAsync<ArgumentNullException>(() => registry.RunAsync("k", (Func<CancellationToken, ValueTask>)null!)).Bounded()).ParamName);
+        Assert.Equal("action", (await Assert.ThrowsAsync<ArgumentNullException>(() => registry.RunAsync("k", (Func<CancellationToken, Task>)null!)).Bounded()).ParamName);
+        Assert.Equal("func", (await Assert.ThrowsAsync<ArgumentNullException>(() => registry.RunAsync("k", (Func<CancellationToken, ValueTask<int>>)null!)).Bounded()).ParamName);
+        Assert.Equal("func", (await Assert.ThrowsAsync<ArgumentNullException>(() => registry.RunAsync("k", (Func<CancellationToken, Task<int>>)null!)).Bounded()).ParamName);
+        Assert.Equal("action", (await Assert.ThrowsAsync<ArgumentNullException>(() => registry.RunAsync("k", (Action<CancellationToken>)null!)).Bounded()).ParamName);
+        Assert.Equal("func", (await Assert.ThrowsAsync<ArgumentNullException>(() => registry.RunAsync("k", (Func<CancellationToken, int>)null!)).Bounded()).ParamName);
         Assert.Equal(0, registry.Count);
     }
 
