@@ -6,7 +6,7 @@ using KeyedLock.Benchmarks;
 // dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --fifo-check  (grant order of scenario (b) per contender)
 // dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --redis-report (Redis hand-off latency, commands per acquisition)
 // dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --redis-capacity (acquisitions/s one redis-server sustains)
-// dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --redis-split  (uncontended Redis time split: round trips, server work, client code)
+// dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --redis-split [--with-redlock]  (uncontended Redis time split: round trips, server work, client code)
 // dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --postgres-compare  (KeyedLock.Postgres vs DistributedLock.Postgres)
 // dotnet run -c Release --project benchmarks/KeyedLock.Benchmarks -- --core-compare  (Core scenarios (a) and (b), contenders interleaved, one process each)
 if (args.Contains("--leak-check"))
@@ -31,7 +31,7 @@ if (args.Contains("--postgres-compare"))
 
 if (args.Contains("--redis-split"))
 {
-    return await RedisSplit.RunAsync();
+    return await RedisSplit.RunAsync(args.Contains("--with-redlock"));
 }
 
 if (args.Contains("--core-compare"))

@@ -8,12 +8,13 @@ namespace KeyedLock.Benchmarks;
 /// DistributedLock.Redis's <c>SET NX PX</c> and its release script), two empty scripts and two <c>PING</c>s, each on a
 /// multiplexer of its own, all interleaved one operation at a time (see <see cref="Interleaved"/>). The differences
 /// split each lock's time into round trips, the work Redis does for its commands, and the library's own client code.
+/// <c>--with-redlock</c> adds RedLock.net as a seventh operation, as in <c>--redis-report</c>.
 /// </summary>
 internal static class RedisSplit
 {
     private const string DistributedLockRelease = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0";
 
-    internal static async Task<int> RunAsync()
+    internal static async Task<int> RunAsync(bool withRedLock)
     {
         await using var contenders = await RedisContenders.CreateAsync();
         await using var ours = await ConnectionMultiplexer.ConnectAsync(RedisContenders.Options());
@@ -57,6 +58,11 @@ internal static class RedisSplit
                 await ping.PingAsync();
             }),
         ];
+
+        if (withRedLock)
+        {
+            operations = [.. operations, ("RedLock.net", () => contenders.RedLockAsync("free"))];
+        }
 
         Console.WriteLine($"Redis: {RedisContenders.Connection}, {Environment.ProcessorCount} cores, load average {RedisReport.LoadAverage()}");
         await Interleaved.PrintAsync("uncontended acquire + release", operations, baseline: 1);
