@@ -65,14 +65,10 @@ public sealed class RateLimitingParityTests
         Assert.False(wait1.IsCompleted);
         Assert.False(wait2.IsCompleted);
 
-        lease.Dispose();
-        lease = await wait1.Bounded();
-        Assert.True(lease.IsHeld);
+        lease = await ReleaseToAsync(lease, wait1);
         Assert.False(wait2.IsCompleted);
 
-        lease.Dispose();
-        lease = await wait2.Bounded();
-        Assert.True(lease.IsHeld);
+        lease = await ReleaseToAsync(lease, wait2);
         lease.Dispose();
         Assert.Equal(0, registry.Count);
     }
@@ -109,16 +105,12 @@ public sealed class RateLimitingParityTests
         var failed = await registry.TryAcquireAsync("k", Timeout.InfiniteTimeSpan).Bounded();
         Assert.Equal(KeyedLockFailureReason.QueueFull, failed.FailureReason);
 
-        lease.Dispose();
-        lease = await wait.Bounded();
-        Assert.True(lease.IsHeld);
+        lease = await ReleaseToAsync(lease, wait);
 
         wait = registry.AcquireAsync("k");
         Assert.False(wait.IsCompleted);
 
-        lease.Dispose();
-        lease = await wait.Bounded();
-        Assert.True(lease.IsHeld);
+        lease = await ReleaseToAsync(lease, wait);
         lease.Dispose();
         Assert.Equal(0, registry.Count);
     }
@@ -222,9 +214,7 @@ public sealed class RateLimitingParityTests
 
         var wait = registry.AcquireAsync("k");
         Assert.False(wait.IsCompleted, "the new waiter queues instead of being refused");
-        lease.Dispose();
-        lease = await wait.Bounded();
-        Assert.True(lease.IsHeld);
+        lease = await ReleaseToAsync(lease, wait);
         lease.Dispose();
         Assert.Equal(0, registry.Count);
     }
@@ -379,5 +369,14 @@ public sealed class RateLimitingParityTests
         Assert.Equal(1, registry.Count);
         again.Dispose();
         Assert.Equal(0, registry.Count);
+    }
+
+    /// <summary>Releases <paramref name="held"/> and returns the lease that release grants to <paramref name="next"/>.</summary>
+    private static async Task<KeyedLockLease> ReleaseToAsync(KeyedLockLease held, ValueTask<KeyedLockLease> next)
+    {
+        held.Dispose();
+        var lease = await next.Bounded();
+        Assert.True(lease.IsHeld);
+        return lease;
     }
 }
